@@ -1,0 +1,55 @@
+# golive — make targets. `make deps` needs root (or sudo) on Debian/Ubuntu.
+
+CARGO   ?= cargo
+PREFIX  ?= /usr/local
+BINS     = probe dns-watch metric-gate shift
+RELEASE  = target/release
+
+# Servers and peer tools the tests, the demo and the benchmarks use (Debian 12 names).
+DEB_PACKAGES = postgresql postgresql-client redis-server redis-tools prometheus \
+               haproxy nginx-light knot knot-dnsutils unbound bind9-dnsutils \
+               wrk hyperfine curl procps iproute2 ca-certificates
+
+.PHONY: all deps build test lint bench demo install clean
+
+all: build
+
+deps:
+	@if [ "$$(id -u)" -eq 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	export DEBIAN_FRONTEND=noninteractive; \
+	$$SUDO apt-get update -qq && \
+	$$SUDO apt-get install -y -qq --no-install-recommends $(DEB_PACKAGES) >/dev/null && \
+	echo "deps: installed $(DEB_PACKAGES)"
+	$(CARGO) fetch --locked
+
+build:
+	$(CARGO) build --release --locked $(addprefix -p ,$(BINS))
+
+# nextest runs each test in its own process (servers are per test); plain
+# cargo test is the fallback where nextest is not installed.
+test:
+	@if $(CARGO) nextest --version >/dev/null 2>&1; then \
+		$(CARGO) nextest run --workspace --locked --no-fail-fast && \
+		$(CARGO) test --workspace --locked --doc; \
+	else \
+		$(CARGO) test --workspace --locked --no-fail-fast; \
+	fi
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
+
+bench: build
+	$(CARGO) build --release --locked -p testkit
+	bench/run.sh
+
+demo:
+	$(CARGO) build --release --locked $(addprefix -p ,$(BINS)) -p testkit
+	$(RELEASE)/golive-lab demo
+
+install: build
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 $(addprefix $(RELEASE)/,$(BINS)) $(DESTDIR)$(PREFIX)/bin/
+
+clean:
+	$(CARGO) clean

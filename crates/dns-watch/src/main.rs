@@ -1,0 +1,3 @@
+fn main() -> std::process::ExitCode {
+    dns_watch::run(std::env::args_os())
+}

@@ -1,0 +1,213 @@
+//! TOML configuration: unknown keys rejected, errors naming file, line and
+//! key, and `${VAR}` in string values read from the environment so secrets
+//! stay out of files and out of argv.
+//!
+//! `${VAR}` must be set (an unset variable is an error naming it);
+//! `${VAR:-default}` falls back; `$${` is a literal `${`.
+
+use std::path::Path;
+
+use serde::de::DeserializeOwned;
+
+use crate::error::Error;
+
+/// Read and parse a TOML file into `T` (which should use
+/// `#[serde(deny_unknown_fields)]`).
+pub fn load<T: DeserializeOwned>(path: &Path) -> Result<T, Error> {
+    let name = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| Error::Config {
+        path: name.clone(),
+        line: None,
+        column: None,
+        message: format!("cannot read: {e}"),
+    })?;
+    parse(&name, &text)
+}
+
+/// Parse TOML `text` (named `name` in errors) into `T`, expanding `${VAR}`.
+pub fn parse<T: DeserializeOwned>(name: &str, text: &str) -> Result<T, Error> {
+    // Pass 1: the text as written, for syntax, types and unknown keys with
+    // their line. A value still holding `${…}` may only be judged once
+    // expanded, so an error pointing at one is left to pass 2.
+    if let Err(e) = toml::from_str::<T>(text) {
+        let at_placeholder = e
+            .span()
+            .map(|s| text.get(s.clone()).is_some_and(|t| t.contains("${")))
+            .unwrap_or(false);
+        if !at_placeholder {
+            return Err(located(name, text, &e));
+        }
+    }
+    // Pass 2: expand `${VAR}` in every string, then deserialise.
+    let mut table: toml::Table = toml::from_str(text).map_err(|e| located(name, text, &e))?;
+    expand_table(&mut table, "", name, text)?;
+    toml::Value::Table(table).try_into().map_err(|e: toml::de::Error| {
+        Error::Config {
+            path: name.to_string(),
+            line: None,
+            column: None,
+            message: format!("after expanding ${{VAR}}: {}", e.message()),
+        }
+    })
+}
+
+fn located(name: &str, text: &str, e: &toml::de::Error) -> Error {
+    let (line, column) = match e.span() {
+        Some(span) => {
+            let (l, c) = line_col(text, span.start);
+            (Some(l), Some(c))
+        }
+        None => (None, None),
+    };
+    Error::Config {
+        path: name.to_string(),
+        line,
+        column,
+        message: e.message().trim().replace('\n', " "),
+    }
+}
+
+/// 1-based line and column of byte offset `at` in `text`.
+pub fn line_col(text: &str, at: usize) -> (usize, usize) {
+    let before = &text[..at.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map(|l| l.chars().count()).unwrap_or(0) + 1;
+    (line, col)
+}
+
+fn expand_table(t: &mut toml::Table, path: &str, name: &str, text: &str) -> Result<(), Error> {
+    for (k, v) in t.iter_mut() {
+        let key = if path.is_empty() { k.clone() } else { format!("{path}.{k}") };
+        expand_value(v, &key, name, text)?;
+    }
+    Ok(())
+}
+
+fn expand_value(v: &mut toml::Value, key: &str, name: &str, text: &str) -> Result<(), Error> {
+    match v {
+        toml::Value::String(s) if s.contains('$') => {
+            *s = expand(s).map_err(|var| {
+                let needle = format!("${{{var}");
+                let line = text.find(&needle).map(|at| line_col(text, at).0);
+                Error::Config {
+                    path: name.to_string(),
+                    line,
+                    column: None,
+                    message: format!("key `{key}`: environment variable {var} is not set"),
+                }
+            })?;
+        }
+        toml::Value::Array(a) => {
+            for (i, x) in a.iter_mut().enumerate() {
+                expand_value(x, &format!("{key}[{i}]"), name, text)?;
+            }
+        }
+        toml::Value::Table(t) => expand_table(t, key, name, text)?,
+        _ => {}
+    }
+    Ok(())
+}
+
+/// Expand `${VAR}`, `${VAR:-default}` and `$${` in `s`; `Err(var)` names an
+/// unset variable.
+pub fn expand(s: &str) -> Result<String, String> {
+    expand_with(s, |v| std::env::var(v).ok())
+}
+
+fn expand_with(s: &str, get: impl Fn(&str) -> Option<String>) -> Result<String, String> {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(i) = rest.find('$') {
+        out.push_str(&rest[..i]);
+        let after = &rest[i..];
+        if after.starts_with("$${") {
+            out.push_str("${");
+            rest = &after[3..];
+        } else if let Some(body) = after.strip_prefix("${") {
+            let Some(end) = body.find('}') else {
+                out.push_str(after);
+                rest = "";
+                break;
+            };
+            let inner = &body[..end];
+            let (var, default) = match inner.split_once(":-") {
+                Some((v, d)) => (v, Some(d)),
+                None => (inner, None),
+            };
+            match (get(var), default) {
+                (Some(val), _) => out.push_str(&val),
+                (None, Some(d)) => out.push_str(d),
+                (None, None) => return Err(var.to_string()),
+            }
+            rest = &body[end + 1..];
+        } else {
+            out.push('$');
+            rest = &after[1..];
+        }
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct C {
+        url: String,
+        #[serde(default)]
+        headers: std::collections::BTreeMap<String, String>,
+        #[serde(default, deserialize_with = "crate::units::de_opt_duration")]
+        timeout: Option<std::time::Duration>,
+    }
+
+    #[test]
+    fn expansion_rules() {
+        let get = |v: &str| (v == "KEY").then(|| "k-1".to_string());
+        assert_eq!(expand_with("a ${KEY} b", get).unwrap(), "a k-1 b");
+        assert_eq!(expand_with("${NOPE:-dflt}", get).unwrap(), "dflt");
+        assert_eq!(expand_with("$${KEY} $5", get).unwrap(), "${KEY} $5");
+        assert_eq!(expand_with("${NOPE}", get).unwrap_err(), "NOPE");
+    }
+
+    #[test]
+    fn unknown_key_names_line() {
+        let e = parse::<C>("c.toml", "url = \"x\"\n\nbogus = 1\n").unwrap_err();
+        let msg = e.to_string();
+        assert!(msg.starts_with("c.toml:3:"), "{msg}");
+        assert!(msg.contains("bogus"), "{msg}");
+        assert_eq!(e.exit_code(), 64);
+    }
+
+    #[test]
+    fn syntax_error_names_line() {
+        let e = parse::<C>("c.toml", "url = \"x\"\nheaders = {\n").unwrap_err();
+        assert!(e.to_string().starts_with("c.toml:2:"), "{e}");
+    }
+
+    #[test]
+    fn bad_duration_names_line() {
+        let e = parse::<C>("c.toml", "url = \"x\"\ntimeout = \"5\"\n").unwrap_err();
+        assert!(e.to_string().starts_with("c.toml:2:"), "{e}");
+        assert!(e.to_string().contains("5s"), "{e}");
+    }
+
+    #[test]
+    fn env_vars_expand_and_missing_ones_are_named() {
+        // SAFETY: tests in this module do not read this variable concurrently.
+        unsafe { std::env::set_var("GOLIVE_CORE_TEST_KEY", "sekret") };
+        let c: C = parse(
+            "c.toml",
+            "url = \"http://x\"\n[headers]\nX-API-Key = \"${GOLIVE_CORE_TEST_KEY}\"\n",
+        )
+        .unwrap();
+        assert_eq!(c.headers["X-API-Key"], "sekret");
+        let e = parse::<C>("c.toml", "url = \"${GOLIVE_CORE_TEST_UNSET}\"\n").unwrap_err();
+        let m = e.to_string();
+        assert!(m.starts_with("c.toml:1:"), "{m}");
+        assert!(m.contains("GOLIVE_CORE_TEST_UNSET") && m.contains("`url`"), "{m}");
+    }
+}

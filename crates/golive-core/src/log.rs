@@ -1,0 +1,69 @@
+//! stderr: logs and progress, never results.
+//!
+//! `-q` silences everything but fatal errors, `-v` adds detail. Every line is
+//! redacted. Progress (redrawn boards, countdowns) is only for a terminal.
+
+use std::io::{IsTerminal, Write};
+use std::sync::atomic::{AtomicU8, Ordering};
+
+static LEVEL: AtomicU8 = AtomicU8::new(1);
+static TOOL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// Set the tool name and level from `-q` / `-v` (call once, early).
+pub fn init(tool: &str, quiet: bool, verbose: u8) {
+    let _ = TOOL.set(tool.to_string());
+    let level = if quiet { 0 } else { 1 + verbose.min(2) };
+    LEVEL.store(level, Ordering::Relaxed);
+}
+
+fn tool() -> &'static str {
+    TOOL.get().map(String::as_str).unwrap_or("golive")
+}
+
+fn write(line: &str) {
+    let clean = crate::redact::apply(line);
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(err, "{}: {clean}", tool());
+}
+
+/// A warning or notable event (hidden by `-q`).
+pub fn warn(msg: &str) {
+    if LEVEL.load(Ordering::Relaxed) >= 1 {
+        write(msg);
+    }
+}
+
+/// Progress or context (hidden by `-q`).
+pub fn info(msg: &str) {
+    if LEVEL.load(Ordering::Relaxed) >= 1 {
+        write(msg);
+    }
+}
+
+/// Detail shown with `-v`.
+pub fn debug(msg: &str) {
+    if LEVEL.load(Ordering::Relaxed) >= 2 {
+        write(msg);
+    }
+}
+
+/// Whether `-v` was given.
+pub fn verbose() -> bool {
+    LEVEL.load(Ordering::Relaxed) >= 2
+}
+
+/// A fatal error line, printed even under `-q`.
+pub fn error_line(tool: &str, msg: &str) {
+    let clean = crate::redact::apply(msg);
+    let _ = writeln!(std::io::stderr().lock(), "{tool}: {clean}");
+}
+
+/// Whether progress may be drawn: stderr is a terminal and not `-q`.
+pub fn progress_allowed() -> bool {
+    LEVEL.load(Ordering::Relaxed) >= 1 && std::io::stderr().is_terminal()
+}
+
+/// Whether stdout is a terminal (for `--format text` boards that redraw).
+pub fn stdout_is_terminal() -> bool {
+    std::io::stdout().is_terminal()
+}

@@ -1,0 +1,200 @@
+//! Values as users type them: durations, percentages, sizes and instants.
+//!
+//! Each parser returns `Result<_, String>` so it plugs straight into clap's
+//! `value_parser` and into serde via the `de_*` helpers.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Deserializer};
+
+/// A humantime duration: `500ms`, `30s`, `2m`, `1h30m`.
+///
+/// A bare number is refused with a hint, so `--timeout 5` never silently means
+/// five nanoseconds or five hours.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let t = s.trim();
+    if t.is_empty() {
+        return Err("empty duration; use e.g. 500ms, 30s, 2m".into());
+    }
+    if t.chars().all(|c| c.is_ascii_digit() || c == '.') {
+        return Err(format!("duration '{t}' needs a unit, e.g. {t}s or {t}ms"));
+    }
+    humantime::parse_duration(t).map_err(|e| format!("invalid duration '{t}': {e}"))
+}
+
+/// A percentage: `25` or `25%` (decimals allowed), between 0 and 100.
+pub fn parse_percent(s: &str) -> Result<f64, String> {
+    let t = s.trim();
+    let n = t.strip_suffix('%').unwrap_or(t).trim();
+    let v: f64 = n
+        .parse()
+        .map_err(|_| format!("invalid percentage '{t}'; use e.g. 25 or 25%"))?;
+    if !(0.0..=100.0).contains(&v) {
+        return Err(format!("percentage '{t}' is outside 0–100"));
+    }
+    Ok(v)
+}
+
+/// A size in bytes: `512`, `10k`, `10KB`, `1.5MiB`, `2G`.
+///
+/// Decimal suffixes (`k`, `KB`, `M`, `MB`, …) are powers of 1000; binary ones
+/// (`KiB`, `MiB`, …) powers of 1024.
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let v: f64 = num
+        .parse()
+        .map_err(|_| format!("invalid size '{t}'; use e.g. 1024, 10KB, 1MiB"))?;
+    let mult: f64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1.0,
+        "k" | "kb" => 1e3,
+        "m" | "mb" => 1e6,
+        "g" | "gb" => 1e9,
+        "t" | "tb" => 1e12,
+        "ki" | "kib" => 1024.0,
+        "mi" | "mib" => 1024.0 * 1024.0,
+        "gi" | "gib" => 1024.0 * 1024.0 * 1024.0,
+        "ti" | "tib" => 1024.0f64.powi(4),
+        other => return Err(format!("invalid size unit '{other}' in '{t}'")),
+    };
+    Ok((v * mult).round() as u64)
+}
+
+/// An instant: RFC 3339 (`2026-11-28T12:00:00Z`) or unix seconds (`1795000000`,
+/// `1795000000.5`).
+pub fn parse_instant(s: &str) -> Result<SystemTime, String> {
+    let t = s.trim();
+    if let Ok(secs) = t.parse::<f64>() {
+        if secs.is_finite() && secs >= 0.0 {
+            return Ok(UNIX_EPOCH + Duration::from_secs_f64(secs));
+        }
+        return Err(format!("invalid unix time '{t}'"));
+    }
+    humantime::parse_rfc3339_weak(t)
+        .map_err(|e| format!("invalid time '{t}' (want RFC 3339 or unix seconds): {e}"))
+}
+
+/// Seconds since the unix epoch, as a float.
+pub fn unix_secs(t: SystemTime) -> f64 {
+    t.duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
+}
+
+/// A duration for people: `1.2s`, `340ms`, `2m30s`.
+pub fn human_duration(d: Duration) -> String {
+    if d < Duration::from_secs(1) {
+        format!("{}ms", d.as_millis())
+    } else if d < Duration::from_secs(60) {
+        format!("{:.1}s", d.as_secs_f64())
+    } else {
+        humantime::format_duration(Duration::from_secs(d.as_secs())).to_string().replace(' ', "")
+    }
+}
+
+/// serde: a duration field written as a humantime string.
+pub fn de_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    let s = String::deserialize(d)?;
+    parse_duration(&s).map_err(serde::de::Error::custom)
+}
+
+/// serde: an optional duration field written as a humantime string.
+pub fn de_opt_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+    Option::<String>::deserialize(d)?
+        .map(|s| parse_duration(&s).map_err(serde::de::Error::custom))
+        .transpose()
+}
+
+/// serde: a percentage field written as a number or a `"25%"` string.
+pub fn de_percent<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum P {
+        N(f64),
+        S(String),
+    }
+    match P::deserialize(d)? {
+        P::N(n) => parse_percent(&n.to_string()),
+        P::S(s) => parse_percent(&s),
+    }
+    .map_err(serde::de::Error::custom)
+}
+
+/// serde: an optional percentage (see [`de_percent`]).
+pub fn de_opt_percent<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
+    #[derive(Deserialize)]
+    struct W(#[serde(deserialize_with = "de_percent")] f64);
+    Ok(Option::<W>::deserialize(d)?.map(|w| w.0))
+}
+
+/// serde: a size field written as a number of bytes or a `"10MB"` string.
+pub fn de_opt_size<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum S {
+        N(u64),
+        S(String),
+    }
+    match Option::<S>::deserialize(d)? {
+        None => Ok(None),
+        Some(S::N(n)) => Ok(Some(n)),
+        Some(S::S(s)) => parse_size(&s).map(Some).map_err(serde::de::Error::custom),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_as_typed() {
+        assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
+        assert_eq!(parse_duration("1h30m").unwrap(), Duration::from_secs(5400));
+        assert_eq!(parse_duration(" 2m ").unwrap(), Duration::from_secs(120));
+    }
+
+    #[test]
+    fn bare_number_duration_is_refused_with_a_hint() {
+        let e = parse_duration("5").unwrap_err();
+        assert!(e.contains("5s"), "{e}");
+        assert!(parse_duration("").is_err());
+        assert!(parse_duration("soon").is_err());
+    }
+
+    #[test]
+    fn percentages() {
+        assert_eq!(parse_percent("25").unwrap(), 25.0);
+        assert_eq!(parse_percent("25%").unwrap(), 25.0);
+        assert_eq!(parse_percent("0.5%").unwrap(), 0.5);
+        assert!(parse_percent("101").is_err());
+        assert!(parse_percent("-1").is_err());
+        assert!(parse_percent("lots").is_err());
+    }
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("512").unwrap(), 512);
+        assert_eq!(parse_size("10KB").unwrap(), 10_000);
+        assert_eq!(parse_size("1MiB").unwrap(), 1_048_576);
+        assert_eq!(parse_size("1.5k").unwrap(), 1500);
+        assert!(parse_size("10 parsecs").is_err());
+    }
+
+    #[test]
+    fn instants() {
+        let t = parse_instant("2026-01-01T00:00:00Z").unwrap();
+        assert_eq!(unix_secs(t), 1_767_225_600.0);
+        assert_eq!(unix_secs(parse_instant("1767225600").unwrap()), 1_767_225_600.0);
+        assert!(parse_instant("yesterday").is_err());
+    }
+
+    #[test]
+    fn human_durations() {
+        assert_eq!(human_duration(Duration::from_millis(340)), "340ms");
+        assert_eq!(human_duration(Duration::from_millis(1200)), "1.2s");
+        assert_eq!(human_duration(Duration::from_secs(150)), "2m30s");
+    }
+}

@@ -1,0 +1,3 @@
+fn main() -> std::process::ExitCode {
+    metric_gate::run(std::env::args_os())
+}

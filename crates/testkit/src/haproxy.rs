@@ -1,0 +1,1 @@
+//! haproxy: to be written.

@@ -1,0 +1,1 @@
+//! knot: to be written.

@@ -1,0 +1,194 @@
+//! Prometheus from Debian's `prometheus` package: live scraping of loopback
+//! targets, and history backfilled with `promtool tsdb
+//! create-blocks-from openmetrics` so gate tests judge exact, known data.
+
+use std::process::Command;
+use std::time::Duration;
+
+use crate::process::{Proc, run};
+
+/// A running Prometheus server.
+#[derive(Debug)]
+pub struct Prometheus {
+    proc: Proc,
+    /// Loopback port.
+    pub port: u16,
+    dir: tempfile::TempDir,
+}
+
+/// What to start Prometheus with.
+#[derive(Debug, Clone)]
+pub struct PrometheusBuilder {
+    jobs: Vec<(String, String, Vec<String>)>,
+    interval: Duration,
+    backfill: Option<String>,
+    extra_args: Vec<String>,
+}
+
+impl Default for PrometheusBuilder {
+    fn default() -> Self {
+        PrometheusBuilder {
+            jobs: Vec::new(),
+            interval: Duration::from_secs(1),
+            backfill: None,
+            extra_args: Vec::new(),
+        }
+    }
+}
+
+impl PrometheusBuilder {
+    /// Scrape `targets` (`host:port`) at `/metrics` as job `job`.
+    pub fn scrape(self, job: &str, targets: &[&str]) -> Self {
+        self.scrape_path(job, "/metrics", targets)
+    }
+
+    /// Scrape `targets` at `metrics_path` as job `job`.
+    pub fn scrape_path(mut self, job: &str, metrics_path: &str, targets: &[&str]) -> Self {
+        self.jobs.push((
+            job.to_string(),
+            metrics_path.to_string(),
+            targets.iter().map(|t| t.to_string()).collect(),
+        ));
+        self
+    }
+
+    /// Scrape (and evaluation) interval; default 1 s.
+    pub fn interval(mut self, d: Duration) -> Self {
+        self.interval = d;
+        self
+    }
+
+    /// Backfill this OpenMetrics text before starting (timestamps in seconds,
+    /// each series sorted, ending with `# EOF`).
+    pub fn backfill(mut self, openmetrics: &str) -> Self {
+        self.backfill = Some(openmetrics.to_string());
+        self
+    }
+
+    /// Extra command-line flags for `prometheus`.
+    pub fn arg(mut self, a: &str) -> Self {
+        self.extra_args.push(a.to_string());
+        self
+    }
+
+    /// Start the server and wait until it is ready.
+    pub fn start(self) -> Prometheus {
+        let bin = crate::require("prometheus", "prometheus");
+        let dir = crate::temp_dir("prometheus");
+        let data = dir.path().join("data");
+        std::fs::create_dir_all(&data).expect("mkdir data");
+        if let Some(text) = &self.backfill {
+            let promtool = crate::require("promtool", "prometheus");
+            let om = dir.path().join("backfill.om");
+            crate::write(&om, text);
+            run(
+                "promtool backfill",
+                Command::new(promtool)
+                    .args(["tsdb", "create-blocks-from", "openmetrics"])
+                    .arg(&om)
+                    .arg(&data),
+            );
+        }
+        let secs = self.interval.as_secs_f64();
+        let interval = if secs >= 1.0 {
+            format!("{}s", secs.round() as u64)
+        } else {
+            format!("{}ms", self.interval.as_millis())
+        };
+        let mut conf = format!(
+            "global:\n  scrape_interval: {interval}\n  evaluation_interval: {interval}\n  scrape_timeout: {interval}\nscrape_configs:\n"
+        );
+        if self.jobs.is_empty() {
+            conf.push_str("  []\n");
+        }
+        for (job, path, targets) in &self.jobs {
+            let list = targets
+                .iter()
+                .map(|t| format!("'{t}'"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            conf.push_str(&format!(
+                "  - job_name: '{job}'\n    metrics_path: '{path}'\n    static_configs:\n      - targets: [{list}]\n"
+            ));
+        }
+        let conf_path = dir.path().join("prometheus.yml");
+        crate::write(&conf_path, &conf);
+        let port = crate::free_port();
+        let mut cmd = Command::new(bin);
+        cmd.arg(format!("--config.file={}", conf_path.display()))
+            .arg(format!("--storage.tsdb.path={}", data.display()))
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .arg("--storage.tsdb.retention.time=100y")
+            .arg("--log.level=warn")
+            .args(&self.extra_args);
+        let mut proc = Proc::spawn("prometheus", cmd, &dir.path().join("prometheus.log"));
+        proc.wait_until("ready", Duration::from_secs(30), || {
+            matches!(crate::http_get(port, "/-/ready"), Some((200, _)))
+        });
+        Prometheus { proc, port, dir }
+    }
+}
+
+impl Prometheus {
+    /// Configure a server (see [`PrometheusBuilder`]).
+    pub fn builder() -> PrometheusBuilder {
+        PrometheusBuilder::default()
+    }
+
+    /// A server with no scrape targets.
+    pub fn start() -> Prometheus {
+        Self::builder().start()
+    }
+
+    /// Base URL, e.g. `http://127.0.0.1:41234`.
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// The raw JSON body of an instant query (for test setup and waits).
+    pub fn query_raw(&self, expr: &str) -> String {
+        Self::query_raw_port(self.port, expr)
+    }
+
+    /// Wait until the instant query's raw JSON satisfies `pred` (e.g. a target
+    /// has been scraped at least once).
+    pub fn wait_for(&mut self, expr: &str, timeout: Duration, pred: impl Fn(&str) -> bool) {
+        let port = self.port;
+        let me = Prometheus::query_raw_port;
+        self.proc
+            .wait_until(&format!("answering `{expr}` as expected"), timeout, || {
+                pred(&me(port, expr))
+            });
+    }
+
+    fn query_raw_port(port: u16, expr: &str) -> String {
+        let q: String = expr
+            .bytes()
+            .map(|b| {
+                if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                    (b as char).to_string()
+                } else {
+                    format!("%{b:02X}")
+                }
+            })
+            .collect();
+        crate::http_get(port, &format!("/api/v1/query?query={q}"))
+            .map(|(_, body)| body)
+            .unwrap_or_default()
+    }
+
+    /// The temp dir holding config and data.
+    pub fn dir(&self) -> &std::path::Path {
+        self.dir.path()
+    }
+
+    /// Stop the server.
+    pub fn stop(&mut self) {
+        self.proc.stop();
+    }
+
+    /// The server log so far.
+    pub fn log(&self) -> String {
+        self.proc.log()
+    }
+}
