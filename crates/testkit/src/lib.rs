@@ -8,6 +8,7 @@
 //! produce on demand (accepts and never answers, garbage bodies, fixed delays),
 //! and they are real sockets.
 
+pub mod cli;
 pub mod faults;
 pub mod haproxy;
 pub mod knot;
