@@ -23,6 +23,7 @@ pub struct PrometheusBuilder {
     interval: Duration,
     backfill: Option<String>,
     extra_args: Vec<String>,
+    self_job: Option<String>,
 }
 
 impl Default for PrometheusBuilder {
@@ -32,6 +33,7 @@ impl Default for PrometheusBuilder {
             interval: Duration::from_secs(1),
             backfill: None,
             extra_args: Vec::new(),
+            self_job: None,
         }
     }
 }
@@ -49,6 +51,13 @@ impl PrometheusBuilder {
             metrics_path.to_string(),
             targets.iter().map(|t| t.to_string()).collect(),
         ));
+        self
+    }
+
+    /// Also scrape Prometheus's own `/metrics` as job `job` (so `up` has a
+    /// healthy series without any other server).
+    pub fn scrape_self(mut self, job: &str) -> Self {
+        self.self_job = Some(job.to_string());
         self
     }
 
@@ -98,10 +107,15 @@ impl PrometheusBuilder {
         let mut conf = format!(
             "global:\n  scrape_interval: {interval}\n  evaluation_interval: {interval}\n  scrape_timeout: {interval}\nscrape_configs:\n"
         );
-        if self.jobs.is_empty() {
+        let port = crate::free_port();
+        let mut jobs = self.jobs.clone();
+        if let Some(job) = &self.self_job {
+            jobs.push((job.clone(), "/metrics".into(), vec![format!("127.0.0.1:{port}")]));
+        }
+        if jobs.is_empty() {
             conf.push_str("  []\n");
         }
-        for (job, path, targets) in &self.jobs {
+        for (job, path, targets) in &jobs {
             let list = targets
                 .iter()
                 .map(|t| format!("'{t}'"))
@@ -113,7 +127,6 @@ impl PrometheusBuilder {
         }
         let conf_path = dir.path().join("prometheus.yml");
         crate::write(&conf_path, &conf);
-        let port = crate::free_port();
         let mut cmd = Command::new(bin);
         cmd.arg(format!("--config.file={}", conf_path.display()))
             .arg(format!("--storage.tsdb.path={}", data.display()))

@@ -1,0 +1,270 @@
+//! golive-lab: the test kit's real servers, for people.
+//!
+//! `golive-lab demo` starts a local PostgreSQL, Redis, Prometheus and an nginx
+//! health endpoint that demands an API key, makes a real gzipped `pg_dump`
+//! backup, runs `probe run examples/preflight.toml --format text` against
+//! them, and stops everything. Its exit code is probe's.
+//!
+//! `golive-lab serve [--postgres] [--redis] [--prometheus] [--nginx-health]
+//! [--slow-http DELAY]` starts the chosen servers, prints `export NAME=value`
+//! lines a shell can `eval`, then `# ready`, and keeps them up until it
+//! receives SIGINT or SIGTERM (benchmarks and experiments).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use testkit::{Nginx, Postgres, Prometheus, Redis, SlowHttp};
+
+#[derive(Parser)]
+#[command(name = "golive-lab", version, about = "Real local servers for the golive demo and benchmarks")]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Start local servers, run the preflight probe against them, stop them.
+    Demo,
+    /// Start servers, print their addresses as shell exports, wait.
+    Serve {
+        /// A PostgreSQL cluster (PG_DSN).
+        #[arg(long)]
+        postgres: bool,
+        /// A Redis server (REDIS_URL).
+        #[arg(long)]
+        redis: bool,
+        /// A Prometheus scraping itself (PROMETHEUS_URL).
+        #[arg(long)]
+        prometheus: bool,
+        /// nginx with GET /health demanding X-API-Key (API_URL, API_KEY).
+        #[arg(long)]
+        nginx_health: bool,
+        /// An HTTP endpoint answering after DELAY (SLOW_URL).
+        #[arg(long, value_name = "DELAY", value_parser = humantime_like)]
+        slow_http: Option<Duration>,
+    },
+}
+
+fn humantime_like(s: &str) -> Result<Duration, String> {
+    let ms = s
+        .strip_suffix("ms")
+        .map(|n| n.parse::<u64>().map(Duration::from_millis))
+        .or_else(|| s.strip_suffix('s').map(|n| n.parse::<u64>().map(Duration::from_secs)));
+    match ms {
+        Some(Ok(d)) => Ok(d),
+        _ => Err(format!("invalid delay '{s}' (use e.g. 100ms or 2s)")),
+    }
+}
+
+static STOP: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn on_signal(_: libc::c_int) {
+    STOP.store(true, Ordering::SeqCst);
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.cmd {
+        Cmd::Demo => demo(),
+        Cmd::Serve {
+            postgres,
+            redis,
+            prometheus,
+            nginx_health,
+            slow_http,
+        } => serve(postgres, redis, prometheus, nginx_health, slow_http),
+    }
+}
+
+fn say(msg: &str) {
+    eprintln!("golive-lab: {msg}");
+}
+
+/// The servers the preflight example checks, with the environment it reads.
+struct Preflight {
+    env: Vec<(&'static str, String)>,
+    _pg: Postgres,
+    _redis: Redis,
+    _prom: Prometheus,
+    _nginx: Nginx,
+    _backups: tempfile::TempDir,
+}
+
+fn start_preflight_servers() -> Preflight {
+    say("starting PostgreSQL, Redis, Prometheus and nginx on free loopback ports…");
+    let pg = Postgres::start();
+    let redis = Redis::start();
+    let mut prom = Prometheus::builder().scrape_self("prometheus").start();
+    let nginx = Nginx::health(testkit::nginx::DEMO_API_KEY);
+    pg.psql(
+        "minimarket",
+        "CREATE TABLE IF NOT EXISTS products (id serial PRIMARY KEY, name text NOT NULL, price_cents int NOT NULL); \
+         INSERT INTO products (name, price_cents) VALUES ('yerba mate 1kg', 450), ('dulce de leche', 320);",
+    );
+    let backups = testkit::temp_dir("backups");
+    let stamp = humantime_stamp();
+    let backup = backups.path().join(format!("minimarket_{stamp}.sql.gz"));
+    make_backup(&pg, &backup);
+    say(&format!("made a real backup: pg_dump | gzip > {}", backup.display()));
+    prom.wait_for("up", Duration::from_secs(20), |b| b.contains("\"up\""));
+    let env = vec![
+        ("API_URL", nginx.url("/health")),
+        ("API_KEY", testkit::nginx::DEMO_API_KEY.to_string()),
+        ("PG_DSN", pg.dsn()),
+        ("REDIS_URL", redis.url()),
+        ("PROMETHEUS_URL", prom.url()),
+        (
+            "BACKUP_GLOB",
+            backups.path().join("minimarket_*.sql.gz").display().to_string(),
+        ),
+    ];
+    Preflight {
+        env,
+        _pg: pg,
+        _redis: redis,
+        _prom: prom,
+        _nginx: nginx,
+        _backups: backups,
+    }
+}
+
+fn humantime_stamp() -> String {
+    let out = Command::new("date").args(["-u", "+%Y%m%d_%H%M"]).output();
+    out.ok()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "latest".into())
+}
+
+fn make_backup(pg: &Postgres, dest: &Path) {
+    let pg_dump = testkit::require("pg_dump", "postgresql-client");
+    let dump = Command::new(pg_dump)
+        .args(["-h", "127.0.0.1", "-p", &pg.port.to_string(), "-U", "golive", "minimarket"])
+        .env("PGPASSWORD", testkit::postgres::SUPERUSER_PASSWORD)
+        .stderr(Stdio::inherit())
+        .output()
+        .expect("run pg_dump");
+    assert!(dump.status.success(), "pg_dump failed");
+    let file = std::fs::File::create(dest).expect("create backup file");
+    let mut gz = Command::new(testkit::require("gzip", "gzip"))
+        .arg("-c")
+        .stdin(Stdio::piped())
+        .stdout(file)
+        .spawn()
+        .expect("run gzip");
+    gz.stdin
+        .take()
+        .expect("gzip stdin")
+        .write_all(&dump.stdout)
+        .expect("feed gzip");
+    assert!(gz.wait().expect("wait gzip").success(), "gzip failed");
+}
+
+fn sibling_bin(name: &str) -> PathBuf {
+    if let Some(dir) = std::env::var_os("GOLIVE_BIN") {
+        return PathBuf::from(dir).join(name);
+    }
+    let here = std::env::current_exe().expect("current exe");
+    let sib = here.with_file_name(name);
+    if sib.exists() {
+        return sib;
+    }
+    PathBuf::from(name)
+}
+
+fn example(rel: &str) -> PathBuf {
+    let local = PathBuf::from(rel);
+    if local.exists() {
+        return local;
+    }
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(rel)
+}
+
+fn demo() -> ExitCode {
+    let servers = start_preflight_servers();
+    let preflight = example("examples/preflight.toml");
+    let probe = sibling_bin("probe");
+    say(&format!(
+        "running: probe run {} --format text",
+        preflight.display()
+    ));
+    eprintln!();
+    let status = Command::new(&probe)
+        .args(["run"])
+        .arg(&preflight)
+        .args(["--format", "text"])
+        .envs(servers.env.iter().map(|(k, v)| (*k, v.as_str())))
+        .status();
+    eprintln!();
+    let code = match status {
+        Ok(s) => s.code().unwrap_or(3),
+        Err(e) => {
+            say(&format!("cannot run {}: {e} (build it with `make build`)", probe.display()));
+            3
+        }
+    };
+    say(&format!("probe exited {code}; stopping the servers"));
+    drop(servers);
+    ExitCode::from(code as u8)
+}
+
+fn serve(
+    postgres: bool,
+    redis: bool,
+    prometheus: bool,
+    nginx_health: bool,
+    slow: Option<Duration>,
+) -> ExitCode {
+    // SAFETY: the handler only stores to an atomic.
+    unsafe {
+        libc::signal(libc::SIGINT, on_signal as *const () as libc::sighandler_t);
+        libc::signal(libc::SIGTERM, on_signal as *const () as libc::sighandler_t);
+    }
+    let mut keep: Vec<Box<dyn std::any::Any>> = Vec::new();
+    let mut env: Vec<(String, String)> = Vec::new();
+    if postgres {
+        let pg = Postgres::start();
+        env.push(("PG_DSN".into(), pg.dsn()));
+        env.push(("PG_PORT".into(), pg.port.to_string()));
+        keep.push(Box::new(pg));
+    }
+    if redis {
+        let r = Redis::start();
+        env.push(("REDIS_URL".into(), r.url()));
+        env.push(("REDIS_PORT".into(), r.port.to_string()));
+        keep.push(Box::new(r));
+    }
+    if prometheus {
+        let p = Prometheus::builder().scrape_self("prometheus").start();
+        env.push(("PROMETHEUS_URL".into(), p.url()));
+        keep.push(Box::new(p));
+    }
+    if nginx_health {
+        let n = Nginx::health(testkit::nginx::DEMO_API_KEY);
+        env.push(("API_URL".into(), n.url("/health")));
+        env.push(("API_KEY".into(), testkit::nginx::DEMO_API_KEY.into()));
+        keep.push(Box::new(n));
+    }
+    if let Some(d) = slow {
+        let s = SlowHttp::start(d);
+        env.push(("SLOW_URL".into(), s.url()));
+        keep.push(Box::new(s));
+    }
+    let mut out = std::io::stdout().lock();
+    for (k, v) in &env {
+        let _ = writeln!(out, "export {k}='{v}'");
+    }
+    let _ = writeln!(out, "# ready");
+    let _ = out.flush();
+    drop(out);
+    while !STOP.load(Ordering::SeqCst) {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    drop(keep);
+    ExitCode::SUCCESS
+}
