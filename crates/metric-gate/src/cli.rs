@@ -1,0 +1,339 @@
+//! Command-line flags, turned into a plain [`Config`] before any query runs.
+//!
+//! Rules files are loaded and validated here too, so every usage or
+//! configuration error ends the run (exit 64) before the network is touched.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime};
+
+use clap::{Args, CommandFactory, Parser, Subcommand, parser::ValueSource};
+use golive_core::cli::CommonArgs;
+use golive_core::output::Format;
+use golive_core::units::{parse_duration, parse_instant};
+use golive_core::{Error, redact};
+
+use crate::condition::Threshold;
+use crate::prom::Endpoint;
+use crate::rules::{self, AdHoc, Fallback, Overrides, Rule};
+
+const EXAMPLES: &str = "\
+Examples:
+  # Judge a rules file now; exit 0 continue, 1 pause, 2 roll back, 3 no data
+  metric-gate check --prometheus http://prometheus:9090 --rules examples/gates/soft-launch.toml
+
+  # One query, ad hoc: 5xx share above 5% for 2 minutes rolls back
+  metric-gate check --prometheus http://prometheus:9090 \\
+      --query 'sum(rate(haproxy_backend_http_responses_total{proxy=\"green\",code=\"5xx\"}[1m])) / sum(rate(haproxy_backend_http_responses_total{proxy=\"green\"}[1m]))' \\
+      --warn '> 0.01' --critical '> 0.05' --for 2m --name error_rate
+
+  # Re-judge an incident window
+  metric-gate check --rules gates.toml --at 2026-11-28T12:34:00Z --format text
+
+  # Watch for an hour, every 10 s; roll back at the first CRITICAL
+  metric-gate watch --rules gates.toml --interval 10s --duration 1h || rollback …
+
+Conditions: '> 0.05', '>= 5%', '< 300ms', '== 1', '!= 0', '0.1..0.5', 'outside 0.1..0.5',
+'> 1.5x baseline' (with --baseline-query). Auth: METRIC_GATE_USERNAME and
+METRIC_GATE_PASSWORD, or METRIC_GATE_BEARER_TOKEN (never on the command line).";
+
+/// metric-gate: continue, pause or roll back, judged from Prometheus.
+#[derive(Debug, Parser)]
+#[command(
+    name = "metric-gate",
+    version,
+    about = "Continue, pause or roll back: judge Prometheus queries against thresholds",
+    after_help = EXAMPLES,
+    arg_required_else_help = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+    #[command(flatten)]
+    common: CommonArgs,
+}
+
+#[derive(Debug, Subcommand)]
+enum Cmd {
+    /// Judge every rule once and exit: 0 continue, 1 pause, 2 roll back, 3 no data.
+    #[command(after_help = EXAMPLES)]
+    Check(CheckArgs),
+    /// Judge every rule each interval for a while; exit 2 at the first CRITICAL.
+    #[command(after_help = EXAMPLES)]
+    Watch(WatchArgs),
+}
+
+#[derive(Debug, Args)]
+struct SourceArgs {
+    /// Prometheus base URL.
+    #[arg(long, env = "METRIC_GATE_PROMETHEUS", value_name = "URL")]
+    prometheus: Option<String>,
+    /// Rules file (TOML).
+    #[arg(long, env = "METRIC_GATE_RULES", value_name = "FILE.toml", conflicts_with = "query")]
+    rules: Option<PathBuf>,
+    /// One PromQL expression to judge (instead of --rules).
+    #[arg(long, value_name = "EXPR")]
+    query: Option<String>,
+    /// WARNING condition for --query, e.g. '> 0.01'.
+    #[arg(long, value_name = "COND", requires = "query", value_parser = parse_threshold, allow_hyphen_values = true)]
+    warn: Option<Threshold>,
+    /// CRITICAL condition for --query, e.g. '> 0.05'.
+    #[arg(long, value_name = "COND", requires = "query", value_parser = parse_threshold, allow_hyphen_values = true)]
+    critical: Option<Threshold>,
+    /// The condition must hold at every point for this long (e.g. 2m).
+    #[arg(long = "for", value_name = "DUR", requires = "query", value_parser = parse_duration)]
+    for_: Option<Duration>,
+    /// Name of the --query rule in the report.
+    #[arg(long, value_name = "NAME", requires = "query")]
+    name: Option<String>,
+    /// Baseline (e.g. blue) expression for relative conditions like '> 1.5x baseline'.
+    #[arg(long, value_name = "EXPR", requires = "query")]
+    baseline_query: Option<String>,
+    /// Relative conditions compare with max(baseline, this).
+    #[arg(long, value_name = "NUM", requires = "baseline_query")]
+    baseline_floor: Option<f64>,
+    /// Status when the --query has no data (empty, NaN, ±Inf, missing points).
+    #[arg(long, value_enum, value_name = "STATUS", requires = "query")]
+    on_no_data: Option<Fallback>,
+    /// Resolution of `for` windows (default 15s, or for/4 when shorter).
+    #[arg(long, env = "METRIC_GATE_STEP", value_name = "DUR", value_parser = parse_duration)]
+    step: Option<Duration>,
+    /// Give up after this long (a whole check; each round of a watch).
+    #[arg(long, env = "METRIC_GATE_TIMEOUT", value_name = "DUR", default_value = "10s", value_parser = parse_duration)]
+    timeout: Duration,
+    /// Do not verify Prometheus's TLS certificate.
+    #[arg(long)]
+    insecure: bool,
+}
+
+#[derive(Debug, Args)]
+struct CheckArgs {
+    #[command(flatten)]
+    src: SourceArgs,
+    /// Evaluate at this instant (RFC 3339 or unix seconds) instead of now.
+    #[arg(long, value_name = "TIME", value_parser = parse_instant)]
+    at: Option<SystemTime>,
+}
+
+#[derive(Debug, Args)]
+struct WatchArgs {
+    #[command(flatten)]
+    src: SourceArgs,
+    /// Time between rounds.
+    #[arg(long, env = "METRIC_GATE_INTERVAL", value_name = "DUR", default_value = "30s", value_parser = parse_duration)]
+    interval: Duration,
+    /// How long to watch; exit 0 at the end if no round was CRITICAL.
+    #[arg(long, env = "METRIC_GATE_DURATION", value_name = "DUR", value_parser = parse_duration)]
+    duration: Duration,
+    /// Exit 1 (pause) after this many rounds in a row with a WARNING.
+    #[arg(long, env = "METRIC_GATE_MAX_CONSECUTIVE_WARNINGS", value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    max_consecutive_warnings: Option<u32>,
+    /// Exit 3 after this many rounds in a row that could not see their evidence.
+    #[arg(long, env = "METRIC_GATE_MAX_CONSECUTIVE_UNKNOWN", value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..))]
+    max_consecutive_unknown: u32,
+    /// Replay history from this instant, one round per interval, without waiting.
+    #[arg(long, value_name = "TIME", value_parser = parse_instant)]
+    at: Option<SystemTime>,
+}
+
+fn parse_threshold(s: &str) -> Result<Threshold, String> {
+    Threshold::parse(s)
+}
+
+/// What `watch` does besides judging.
+#[derive(Debug, Clone)]
+pub struct WatchConfig {
+    /// Time between rounds.
+    pub interval: Duration,
+    /// Length of the watch.
+    pub duration: Duration,
+    /// Rounds with a WARNING in a row before exit 1.
+    pub max_consecutive_warnings: Option<u32>,
+    /// Rounds UNKNOWN in a row before exit 3.
+    pub max_consecutive_unknown: u32,
+}
+
+/// Everything a run needs, free of clap.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `Some` for `watch`.
+    pub watch: Option<WatchConfig>,
+    /// Where Prometheus is.
+    pub endpoint: Endpoint,
+    /// The rules, validated.
+    pub rules: Vec<Rule>,
+    /// `--at`.
+    pub at: Option<SystemTime>,
+    /// `--timeout`.
+    pub timeout: Duration,
+    /// `--format`.
+    pub format: Format,
+    /// Whether `--format` was given (watch defaults to ndjson).
+    pub format_given: bool,
+}
+
+/// Parse `args` and build the [`Config`]; `Err` is the exit code to end with
+/// (help and version print and give 0; errors print one line and give 64).
+pub fn config(args: Vec<OsString>) -> Result<Config, std::process::ExitCode> {
+    let cli: Cli = golive_core::cli::parse(crate::TOOL, args.clone())?;
+    cli.common.init_log(crate::TOOL);
+    let format_given = Cli::command()
+        .try_get_matches_from(args)
+        .ok()
+        .map(|m| {
+            let given = |m: &clap::ArgMatches| m.value_source("format") == Some(ValueSource::CommandLine);
+            given(&m) || m.subcommand().is_some_and(|(_, sub)| given(sub))
+        })
+        .unwrap_or(false);
+    build(cli, format_given).map_err(|e| e.report(crate::TOOL))
+}
+
+fn build(cli: Cli, format_given: bool) -> Result<Config, Error> {
+    let (src, at, watch) = match cli.cmd {
+        Cmd::Check(c) => (c.src, c.at, None),
+        Cmd::Watch(w) => {
+            if w.interval.is_zero() || w.duration.is_zero() {
+                return Err(Error::usage("--interval and --duration must be above zero (see --help)"));
+            }
+            let wc = WatchConfig {
+                interval: w.interval,
+                duration: w.duration,
+                max_consecutive_warnings: w.max_consecutive_warnings,
+                max_consecutive_unknown: w.max_consecutive_unknown,
+            };
+            (w.src, w.at, Some(wc))
+        }
+    };
+    if src.timeout.is_zero() {
+        return Err(Error::usage("--timeout must be above zero (see --help)"));
+    }
+    let over = Overrides { step: src.step };
+    let (rules, file_source) = match (&src.rules, &src.query) {
+        (Some(path), None) => {
+            let set = rules::load(path, &over)?;
+            (set.rules, set.source)
+        }
+        (None, Some(q)) => {
+            if src.warn.is_none() && src.critical.is_none() {
+                return Err(Error::usage("--query needs --warn or --critical (see --help)"));
+            }
+            let rule = rules::ad_hoc(
+                AdHoc {
+                    name: src.name.clone(),
+                    query: q.clone(),
+                    warn: src.warn.clone(),
+                    critical: src.critical.clone(),
+                    for_: src.for_,
+                    on_no_data: src.on_no_data,
+                    baseline_query: src.baseline_query.clone(),
+                    baseline_floor: src.baseline_floor,
+                },
+                &over,
+            )?;
+            (vec![rule], Default::default())
+        }
+        _ => {
+            return Err(Error::usage(
+                "give --rules FILE.toml or --query EXPR with --warn/--critical (see --help)",
+            ));
+        }
+    };
+    let url = src
+        .prometheus
+        .clone()
+        .or(file_source.url.clone())
+        .ok_or_else(|| {
+            Error::usage("no Prometheus URL: give --prometheus URL, METRIC_GATE_PROMETHEUS or [prometheus] url in the rules file (see --help)")
+        })?;
+    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    let endpoint = Endpoint {
+        url,
+        username: env("METRIC_GATE_USERNAME").or(file_source.username.clone()),
+        password: env("METRIC_GATE_PASSWORD").or(file_source.password.clone()),
+        bearer_token: env("METRIC_GATE_BEARER_TOKEN").or(file_source.bearer_token.clone()),
+        headers: file_source.headers.clone().into_iter().collect(),
+        insecure: src.insecure,
+    };
+    // Secrets are known from here on: nothing printed may show them.
+    for s in [&endpoint.password, &endpoint.bearer_token].into_iter().flatten() {
+        redact::register(s);
+    }
+    for (k, v) in &endpoint.headers {
+        let _ = redact::header(k, v);
+    }
+    let _ = redact::url(&endpoint.url);
+    Ok(Config {
+        watch,
+        endpoint,
+        rules,
+        at,
+        timeout: src.timeout,
+        format: cli.common.format,
+        format_given,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg(args: &[&str]) -> Result<Config, Error> {
+        let mut v = vec!["metric-gate"];
+        v.extend_from_slice(args);
+        let cli = Cli::try_parse_from(v).map_err(|e| Error::usage(e.to_string()))?;
+        build(cli, false)
+    }
+
+    #[test]
+    fn definition_is_sound() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn ad_hoc_spelling_from_the_issue() {
+        let c = cfg(&[
+            "check", "--prometheus", "http://p:9090", "--query", "up", "--warn", "> 0.01", "--critical", "> 0.05",
+            "--for", "2m", "--name", "err",
+        ])
+        .unwrap();
+        assert_eq!(c.rules[0].name, "err");
+        assert_eq!(c.rules[0].critical_for, Duration::from_secs(120));
+        assert!(c.watch.is_none());
+    }
+
+    #[test]
+    fn negative_thresholds_are_values_not_flags() {
+        let c = cfg(&["check", "--prometheus", "http://p", "--query", "x", "--warn", "-1..1"]).unwrap();
+        assert!(c.rules[0].warn.is_some());
+    }
+
+    #[test]
+    fn missing_pieces_are_usage_errors() {
+        assert!(cfg(&["check", "--prometheus", "http://p"]).is_err());
+        assert!(cfg(&["check", "--prometheus", "http://p", "--query", "up"]).is_err());
+        assert!(cfg(&["check", "--query", "up", "--warn", "> 1"]).is_err(), "no URL");
+        assert!(cfg(&["watch", "--prometheus", "http://p", "--query", "up", "--warn", "> 1"]).is_err(), "no --duration");
+        let e = cfg(&["check", "--prometheus", "http://p", "--query", "up", "--warn", "> 1", "--timeout", "5"]);
+        assert!(e.is_err());
+    }
+
+    #[test]
+    fn format_given_is_detected() {
+        let c = config(
+            ["metric-gate", "watch", "--prometheus", "http://p", "--query", "x", "--warn", "> 1", "--duration", "1s", "--format", "json"]
+                .iter()
+                .map(OsString::from)
+                .collect(),
+        )
+        .unwrap();
+        assert!(c.format_given);
+        let c = config(
+            ["metric-gate", "watch", "--prometheus", "http://p", "--query", "x", "--warn", "> 1", "--duration", "1s"]
+                .iter()
+                .map(OsString::from)
+                .collect(),
+        )
+        .unwrap();
+        assert!(!c.format_given);
+    }
+}

@@ -1,0 +1,248 @@
+//! `watch`: judge every rule each `--interval` for `--duration`.
+//!
+//! Rounds start at 0, interval, 2·interval, … up to and including the end of
+//! the window (a round that would start late because the previous one ran
+//! long starts at the next slot instead). The watch stops early with exit 2
+//! at the first CRITICAL round, exit 1 after `--max-consecutive-warnings`
+//! rounds in a row with a WARNING, and exit 3 after
+//! `--max-consecutive-unknown` rounds in a row that could not see their
+//! evidence. At the end of the window it exits 0 — or 3 if its last round
+//! saw nothing — and lists the warnings it saw.
+//!
+//! With `--at`, the rounds replay history from that instant without waiting.
+
+use std::process::ExitCode;
+use std::time::{Duration, Instant, SystemTime};
+
+use golive_core::output::{self, Format};
+use golive_core::{Deadline, Run, Status, item, log};
+use serde_json::{Map, Value, json};
+
+use crate::cli::{Config, WatchConfig};
+use crate::judge::RuleResult;
+use crate::prom::Client;
+use crate::report::{self, Board, ms_of, num, time_of};
+
+/// Values kept per rule for the board's trend.
+const TREND: usize = 30;
+/// Warnings listed in the summary at most (the count is always exact).
+const MAX_LISTED_WARNINGS: usize = 200;
+
+/// Why a watch ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ended {
+    WindowEnd,
+    Critical,
+    ConsecutiveWarnings,
+    ConsecutiveUnknown,
+}
+
+impl Ended {
+    fn as_str(self) -> &'static str {
+        match self {
+            Ended::WindowEnd => "window_end",
+            Ended::Critical => "critical",
+            Ended::ConsecutiveWarnings => "consecutive_warnings",
+            Ended::ConsecutiveUnknown => "consecutive_unknown",
+        }
+    }
+}
+
+/// Run the watch and return its exit code.
+pub fn watch(run: &Run, cfg: &Config, w: &WatchConfig, client: &Client) -> ExitCode {
+    let format = if cfg.format_given { cfg.format } else { Format::Ndjson };
+    let board = format == Format::Text && log::stdout_is_terminal();
+    let replay_from = cfg.at.map(ms_of);
+    let t0 = Instant::now();
+    let interval_ms = w.interval.as_millis().max(1) as u64;
+    let last_slot = w.duration.as_millis() as u64 / interval_ms;
+
+    let mut slot: u64 = 0;
+    let mut round: u64 = 0;
+    let mut consecutive_warnings: u32 = 0;
+    let mut consecutive_unknown: u32 = 0;
+    let mut history: Vec<Vec<Option<f64>>> = vec![Vec::new(); cfg.rules.len()];
+    let mut warnings_seen: Vec<Value> = Vec::new();
+    let mut warning_rounds: u64 = 0;
+    let mut by_status = [0u64; 4];
+    let mut prom_warnings: Vec<String> = Vec::new();
+    let mut last: Vec<RuleResult> = Vec::new();
+    let mut last_status = Status::Unknown;
+    let ended = loop {
+        if slot > last_slot {
+            break Ended::WindowEnd;
+        }
+        let offset = Duration::from_millis(slot * interval_ms);
+        if replay_from.is_none() {
+            let now = t0.elapsed();
+            if now < offset {
+                std::thread::sleep(offset - now);
+            }
+        }
+        round += 1;
+        let at_ms = match replay_from {
+            Some(start) => start + offset.as_millis() as i64,
+            None => ms_of(SystemTime::now()),
+        };
+        let deadline = Deadline::after(cfg.timeout);
+        let results = crate::evaluate_all(&cfg.rules, client, at_ms, &deadline);
+        crate::log_round(&results);
+        let status = report::overall(&results);
+        by_status[status.exit_code() as usize] += 1;
+        let has_warning = results.iter().any(|r| r.status == Status::Warning);
+        if has_warning && status != Status::Critical {
+            consecutive_warnings += 1;
+            warning_rounds += 1;
+        } else {
+            consecutive_warnings = 0;
+        }
+        consecutive_unknown = if status == Status::Unknown { consecutive_unknown + 1 } else { 0 };
+        for (h, r) in history.iter_mut().zip(&results) {
+            h.push(r.value());
+            if h.len() > TREND {
+                h.remove(0);
+            }
+        }
+        for r in results.iter().filter(|r| r.status == Status::Warning) {
+            if warnings_seen.len() < MAX_LISTED_WARNINGS {
+                warnings_seen.push(json!({
+                    "round": round,
+                    "at": time_of(r.at_ms),
+                    "rule": r.name,
+                    "value": num(r.value()),
+                    "message": r.message,
+                }));
+            }
+        }
+        for w in report::all_warnings(&results) {
+            if !prom_warnings.contains(&w) {
+                prom_warnings.push(w);
+            }
+        }
+
+        match format {
+            Format::Ndjson => {
+                let mut f = Map::new();
+                f.insert("round".into(), json!(round));
+                f.insert("at".into(), json!(time_of(at_ms)));
+                f.insert("status".into(), json!(status));
+                f.insert("decision".into(), json!(report::decision(status)));
+                f.insert("consecutive_warnings".into(), json!(consecutive_warnings));
+                f.insert("rules".into(), Value::Array(results.iter().map(compact).collect()));
+                output::emit_line(&run.event("round", f));
+            }
+            Format::Text if board => {
+                let b = Board {
+                    round,
+                    at_ms,
+                    elapsed: t0.elapsed(),
+                    duration: w.duration,
+                    rules: &cfg.rules,
+                    results: &results,
+                    history: &history,
+                    consecutive_warnings,
+                    status,
+                };
+                // Cursor home and clear: the board redraws in place.
+                output::emit(&format!("\x1b[H\x1b[2J{}", b.render()));
+            }
+            Format::Text => output::emit(&report::round_lines(round, &cfg.rules, &results)),
+            Format::Csv => output::emit(&report::csv(&cfg.rules, &results, round == 1, Some(round))),
+            Format::Json | Format::Prom => {}
+        }
+        last = results;
+        last_status = status;
+
+        if status == Status::Critical {
+            break Ended::Critical;
+        }
+        if w
+            .max_consecutive_warnings
+            .is_some_and(|n| consecutive_warnings >= n)
+        {
+            break Ended::ConsecutiveWarnings;
+        }
+        if consecutive_unknown >= w.max_consecutive_unknown {
+            break Ended::ConsecutiveUnknown;
+        }
+        // Next slot: the following one, or the first not yet passed when a
+        // round ran long.
+        slot += 1;
+        if replay_from.is_none() {
+            let behind = t0.elapsed().as_millis() as u64 / interval_ms;
+            if behind > slot {
+                log::info(&format!(
+                    "round {round} ran past {} slot(s); skipping to the next",
+                    behind - slot
+                ));
+                slot = behind;
+            }
+        }
+    };
+
+    let status = match ended {
+        Ended::Critical => Status::Critical,
+        Ended::ConsecutiveWarnings => Status::Warning,
+        Ended::ConsecutiveUnknown => Status::Unknown,
+        Ended::WindowEnd if last_status == Status::Unknown => Status::Unknown,
+        Ended::WindowEnd => Status::Ok,
+    };
+    let mut f = Map::new();
+    f.insert("mode".into(), json!("watch"));
+    f.insert("decision".into(), json!(report::decision(status)));
+    f.insert("ended".into(), json!(ended.as_str()));
+    f.insert("prometheus".into(), json!(client.shown_url()));
+    f.insert("rounds".into(), json!(round));
+    f.insert("interval_s".into(), json!(w.interval.as_secs_f64()));
+    f.insert("duration_s".into(), json!(w.duration.as_secs_f64()));
+    if let Some(start) = replay_from {
+        f.insert("replay_from".into(), json!(time_of(start)));
+    }
+    f.insert(
+        "rounds_by_status".into(),
+        json!({"ok": by_status[0], "warning": by_status[1], "critical": by_status[2], "unknown": by_status[3]}),
+    );
+    f.insert("warning_rounds".into(), json!(warning_rounds));
+    f.insert("consecutive_warnings".into(), json!(consecutive_warnings));
+    f.insert("warnings_seen".into(), Value::Array(warnings_seen));
+    f.insert("counts".into(), report::counts(&last));
+    f.insert(
+        "rules".into(),
+        Value::Array(
+            cfg.rules
+                .iter()
+                .zip(&last)
+                .map(|(r, x)| report::rule_item(r, x))
+                .collect(),
+        ),
+    );
+    f.insert("warnings".into(), json!(prom_warnings));
+    match format {
+        Format::Json | Format::Ndjson => output::emit_summary_json(format, &run.summary(status, f)),
+        Format::Text => output::emit(&format!(
+            "verdict: {} (exit {}) after {round} round(s): {}{}\n",
+            report::decision(status).to_uppercase(),
+            status.exit_code(),
+            ended.as_str().replace('_', " "),
+            if warning_rounds > 0 {
+                format!("; {warning_rounds} round(s) with a warning")
+            } else {
+                String::new()
+            }
+        )),
+        Format::Prom => output::emit(&report::prom(&last, status)),
+        Format::Csv => {}
+    }
+    status.into()
+}
+
+/// A rule's result in a round event: name, status, message, value, worst series.
+fn compact(r: &RuleResult) -> Value {
+    let mut f = Map::new();
+    f.insert("value".into(), num(r.value()));
+    f.insert(
+        "worst_series".into(),
+        r.worst_series().map(|w| json!(w.labels)).unwrap_or(Value::Null),
+    );
+    item(&r.name, r.status, &r.message, f)
+}
