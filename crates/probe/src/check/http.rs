@@ -1,0 +1,480 @@
+//! `probe http URL`: one request, judged on status, body, a JSON field and
+//! latency — the runbook's `curl -H "X-API-Key: $KEY" …/health`.
+
+use std::io::Read;
+use std::time::{Duration, Instant};
+
+use golive_core::Status;
+use golive_core::units::human_duration;
+use serde_json::Value;
+
+use super::roots::Roots;
+use crate::outcome::{Outcome, Verdict, error_chain, ms};
+
+/// The most of a body that is read and judged.
+pub const BODY_LIMIT: u64 = 10 * 1024 * 1024;
+
+/// An HTTP check.
+#[derive(Debug)]
+pub struct HttpSpec {
+    /// The URL as given (may hold secrets; never printed).
+    pub url: String,
+    /// The URL as it may be shown.
+    pub display: String,
+    /// GET, HEAD, POST, …
+    pub method: String,
+    /// Request headers (values may be secrets; never printed).
+    pub headers: Vec<(String, String)>,
+    /// Request body.
+    pub body: Option<String>,
+    /// Which status codes pass.
+    pub expect: StatusMatch,
+    /// Texts the body must contain.
+    pub body_contains: Vec<String>,
+    /// A JSON field to look at, and the value it must have.
+    pub json: Option<JsonCheck>,
+    /// Slower than this is a WARNING.
+    pub max_latency: Option<Duration>,
+    /// Slower than this is CRITICAL.
+    pub crit_latency: Option<Duration>,
+    /// Skip certificate verification.
+    pub insecure: bool,
+    /// Trust roots for https.
+    pub roots: Roots,
+    /// Follow redirects (up to 10).
+    pub follow: bool,
+}
+
+/// A JSON field check: `--json-path PATH [--equals VALUE]`.
+#[derive(Debug, Clone)]
+pub struct JsonCheck {
+    /// The path as typed.
+    pub path: String,
+    steps: Vec<Step>,
+    /// The value the field must equal; without it the field must exist and
+    /// not be null.
+    pub equals: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Step {
+    Key(String),
+    Index(usize),
+}
+
+impl JsonCheck {
+    /// Parse `status`, `.checks.db`, `$.items[0].name` or `items.0.name`.
+    pub fn new(path: &str, equals: Option<String>) -> Result<Self, String> {
+        let mut p = path.trim();
+        p = p.strip_prefix('$').unwrap_or(p);
+        let mut steps = Vec::new();
+        for part in p.split('.') {
+            let mut part = part;
+            if part.is_empty() {
+                continue;
+            }
+            // key[0][1]
+            let key_end = part.find('[').unwrap_or(part.len());
+            let key = &part[..key_end];
+            if !key.is_empty() {
+                match key.parse::<usize>() {
+                    Ok(i) => steps.push(Step::Index(i)),
+                    Err(_) => steps.push(Step::Key(key.to_string())),
+                }
+            }
+            part = &part[key_end..];
+            while let Some(rest) = part.strip_prefix('[') {
+                let (inner, after) = rest
+                    .split_once(']')
+                    .ok_or_else(|| format!("--json-path '{path}': unclosed ["))?;
+                let inner = inner.trim_matches(|c| c == '"' || c == '\'');
+                match inner.parse::<usize>() {
+                    Ok(i) => steps.push(Step::Index(i)),
+                    Err(_) if !inner.is_empty() => steps.push(Step::Key(inner.to_string())),
+                    Err(_) => return Err(format!("--json-path '{path}': empty []")),
+                }
+                part = after;
+            }
+            if !part.is_empty() {
+                return Err(format!("--json-path '{path}': unexpected '{part}'"));
+            }
+        }
+        if steps.is_empty() {
+            return Err(format!(
+                "--json-path '{path}' names no field (e.g. status or checks.db)"
+            ));
+        }
+        Ok(JsonCheck {
+            path: path.to_string(),
+            steps,
+            equals,
+        })
+    }
+
+    /// The field's value in `doc`, if present.
+    pub fn lookup<'a>(&self, doc: &'a Value) -> Option<&'a Value> {
+        let mut v = doc;
+        for s in &self.steps {
+            v = match s {
+                Step::Key(k) => v.get(k.as_str())?,
+                Step::Index(i) => v.get(*i)?,
+            };
+        }
+        Some(v)
+    }
+}
+
+/// Whether a found JSON value equals what the user typed: strings compare as
+/// text, everything else as JSON (`true`, `3`, `3.0`, `null`).
+pub fn json_equals(found: &Value, want: &str) -> bool {
+    match found {
+        Value::String(s) => s == want,
+        Value::Number(n) => match (n.as_f64(), want.trim().parse::<f64>()) {
+            (Some(a), Ok(b)) => a == b,
+            _ => false,
+        },
+        other => serde_json::from_str::<Value>(want.trim()).is_ok_and(|w| &w == other),
+    }
+}
+
+/// Which status codes pass: `200`, `2xx`, `200,204`, `200-299`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StatusMatch {
+    text: String,
+    ranges: Vec<(u16, u16)>,
+}
+
+impl Default for StatusMatch {
+    fn default() -> Self {
+        StatusMatch {
+            text: "2xx".into(),
+            ranges: vec![(200, 299)],
+        }
+    }
+}
+
+impl StatusMatch {
+    /// Parse a comma- (or `|`-) separated list of codes, classes and ranges.
+    pub fn parse(s: &str) -> Result<Self, String> {
+        let mut ranges = Vec::new();
+        for part in s.split([',', '|']).map(str::trim).filter(|p| !p.is_empty()) {
+            let bad = || format!("--expect-status '{s}': '{part}' is not a code (200), class (2xx) or range (200-299)");
+            let lower = part.to_ascii_lowercase();
+            let r = if let Some(d) = lower.strip_suffix("xx") {
+                let d: u16 = d.parse().map_err(|_| bad())?;
+                (d * 100, d * 100 + 99)
+            } else if let Some((a, b)) = part.split_once('-') {
+                (a.trim().parse().map_err(|_| bad())?, b.trim().parse().map_err(|_| bad())?)
+            } else {
+                let c: u16 = part.parse().map_err(|_| bad())?;
+                (c, c)
+            };
+            if !(100..=599).contains(&r.0) || !(100..=599).contains(&r.1) || r.0 > r.1 {
+                return Err(bad());
+            }
+            ranges.push(r);
+        }
+        if ranges.is_empty() {
+            return Err(format!("--expect-status '{s}' lists no code"));
+        }
+        Ok(StatusMatch {
+            text: s.trim().to_string(),
+            ranges,
+        })
+    }
+
+    /// Whether `code` passes.
+    pub fn matches(&self, code: u16) -> bool {
+        self.ranges.iter().any(|(a, b)| (*a..=*b).contains(&code))
+    }
+
+    /// As typed.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+}
+
+/// Parse `Name: value` (a header as curl takes it).
+pub fn parse_header(s: &str) -> Result<(String, String), String> {
+    let (name, value) = s
+        .split_once(':')
+        .ok_or_else(|| format!("--header '{}': want 'Name: value'", golive_core::redact::apply(s)))?;
+    let name = name.trim();
+    if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)) {
+        return Err(format!("--header: '{name}' is not a valid header name"));
+    }
+    let value = value.trim();
+    if value.bytes().any(|b| b == b'\r' || b == b'\n') {
+        return Err(format!("--header {name}: value holds a line break"));
+    }
+    // Sensitive values (X-API-Key, Authorization, …) are registered here.
+    golive_core::redact::header(name, value);
+    Ok((name.to_string(), value.to_string()))
+}
+
+impl HttpSpec {
+    /// Check the URL and method; the rest is already parsed.
+    pub fn validate(&mut self) -> Result<(), String> {
+        let uri: ureq::http::Uri = self
+            .url
+            .parse()
+            .map_err(|e| format!("'{}' is not a URL: {e}", self.display))?;
+        match uri.scheme_str() {
+            Some("http") | Some("https") => {}
+            _ => {
+                return Err(format!(
+                    "'{}' is not an http:// or https:// URL",
+                    self.display
+                ));
+            }
+        }
+        if uri.host().is_none_or(str::is_empty) {
+            return Err(format!("'{}' has no host", self.display));
+        }
+        self.method = self.method.to_ascii_uppercase();
+        ureq::http::Method::from_bytes(self.method.as_bytes())
+            .map_err(|_| format!("--method '{}' is not an HTTP method", self.method))?;
+        Ok(())
+    }
+
+    fn https(&self) -> bool {
+        self.url.get(..8).is_some_and(|p| p.eq_ignore_ascii_case("https://"))
+    }
+}
+
+/// Build an agent for one attempt within `limit`.
+pub fn agent(limit: Duration, follow: bool, https: bool, insecure: bool, roots: &Roots) -> ureq::Agent {
+    let mut b = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .max_redirects(if follow { 10 } else { 0 })
+        .timeout_global(Some(limit))
+        .user_agent(concat!("golive-probe/", env!("CARGO_PKG_VERSION")));
+    if https {
+        let tls = ureq::tls::TlsConfig::builder()
+            .provider(ureq::tls::TlsProvider::Rustls)
+            .root_certs(roots.for_ureq())
+            .disable_verification(insecure)
+            .build();
+        b = b.tls_config(tls);
+    }
+    b.build().into()
+}
+
+/// What went wrong with a request, as one sentence.
+pub fn describe_error(e: &ureq::Error, limit: Duration) -> (String, &'static str) {
+    match e {
+        ureq::Error::Timeout(_) => (
+            format!("no answer within {} (timed out)", human_duration(limit)),
+            "timeout",
+        ),
+        ureq::Error::HostNotFound => ("cannot resolve the host".into(), "dns"),
+        ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::ConnectionRefused => {
+            ("connection refused".into(), "connection_refused")
+        }
+        ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::TimedOut => (
+            format!("no answer within {} (timed out)", human_duration(limit)),
+            "timeout",
+        ),
+        ureq::Error::Tls(_) | ureq::Error::Rustls(_) | ureq::Error::Pem(_) => {
+            (format!("TLS: {}", error_chain(e)), "tls")
+        }
+        other => (error_chain(other), "request"),
+    }
+}
+
+/// Send the request once within `limit` and judge the answer.
+pub fn probe(spec: &HttpSpec, limit: Duration) -> Outcome {
+    let https = spec.https();
+    let agent = agent(limit, spec.follow, https, spec.insecure, &spec.roots);
+    let mut req = ureq::http::Request::builder()
+        .method(spec.method.as_str())
+        .uri(spec.url.as_str());
+    for (k, v) in &spec.headers {
+        req = req.header(k.as_str(), v.as_str());
+    }
+    let t0 = Instant::now();
+    let sent = match &spec.body {
+        Some(b) => req.body(b.clone()).map(|r| agent.run(r)),
+        None => req.body(()).map(|r| agent.run(r)),
+    };
+    let mut resp = match sent {
+        Err(e) => return Outcome::unknown(format!("cannot build the request: {e}")),
+        Ok(Err(e)) => {
+            let (msg, kind) = describe_error(&e, limit);
+            return base_figures(Outcome::critical(msg), spec, https).with("error", kind);
+        }
+        Ok(Ok(r)) => r,
+    };
+    let code = resp.status().as_u16();
+    let header = |name: &str| {
+        resp.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
+    let content_type = header("content-type");
+    let location = header("location");
+    let version = format!("{:?}", resp.version());
+    let mut body = Vec::new();
+    let read = resp
+        .body_mut()
+        .as_reader()
+        .take(BODY_LIMIT)
+        .read_to_end(&mut body);
+    let took = t0.elapsed();
+    if let Err(e) = read {
+        let timeout = e.kind() == std::io::ErrorKind::TimedOut
+            || e.to_string().to_ascii_lowercase().contains("timeout");
+        let msg = if timeout {
+            format!("HTTP {code}, but the body did not arrive within {} (timed out)", human_duration(limit))
+        } else {
+            format!("HTTP {code}, but reading the body failed: {}", error_chain(&e))
+        };
+        return base_figures(Outcome::critical(msg), spec, https)
+            .with("status_code", code)
+            .with("error", if timeout { "timeout" } else { "body" });
+    }
+
+    let mut v = Verdict::default();
+    if !spec.expect.matches(code) {
+        let mut what = format!("expected {}", spec.expect.as_str());
+        if let (true, Some(loc)) = ((300..400).contains(&code), &location) {
+            what.push_str(&format!(" (redirect to {})", golive_core::redact::url(loc)));
+        }
+        v.add(Status::Critical, what);
+    }
+    let text = String::from_utf8_lossy(&body);
+    for needle in &spec.body_contains {
+        if !text.contains(needle.as_str()) {
+            v.add(Status::Critical, format!("body lacks {needle:?}"));
+        }
+    }
+    let mut json_value = None;
+    if let Some(jc) = &spec.json {
+        match serde_json::from_slice::<Value>(&body) {
+            Err(e) => v.add(Status::Critical, format!("body is not JSON ({e})")),
+            Ok(doc) => match jc.lookup(&doc) {
+                None => v.add(Status::Critical, format!("JSON has no `{}`", jc.path)),
+                Some(found) => {
+                    json_value = Some(found.clone());
+                    match &jc.equals {
+                        Some(want) if !json_equals(found, want) => v.add(
+                            Status::Critical,
+                            format!("`{}` is {found}, expected {want:?}", jc.path),
+                        ),
+                        None if found.is_null() => {
+                            v.add(Status::Critical, format!("`{}` is null", jc.path))
+                        }
+                        _ => {}
+                    }
+                }
+            },
+        }
+    }
+    if let Some(c) = spec.crit_latency.filter(|c| took > *c) {
+        v.add(Status::Critical, format!("slower than {}", human_duration(c)));
+    } else if let Some(w) = spec.max_latency.filter(|w| took > *w) {
+        v.add(Status::Warning, format!("slower than {}", human_duration(w)));
+    }
+
+    let base = format!("HTTP {code} in {}", human_duration(took));
+    let mut o = base_figures(v.outcome(&base), spec, https)
+        .with("status_code", code)
+        .with("latency_ms", ms(took))
+        .with("body_bytes", body.len())
+        .with("http_version", version.trim_start_matches("HTTP/"));
+    if let Some(ct) = content_type {
+        o.set("content_type", ct);
+    }
+    if let (true, Some(loc)) = ((300..400).contains(&code), location) {
+        o.set("location", golive_core::redact::url(&loc));
+    }
+    if let Some(jc) = &spec.json {
+        o.set("json_path", jc.path.clone());
+        o.set("json_value", json_value.unwrap_or(Value::Null));
+    }
+    o.metric(
+        "probe_http_status_code",
+        "Response HTTP status code.",
+        code as f64,
+    );
+    o.metric(
+        "probe_http_uncompressed_body_length",
+        "Length of the response body, in bytes.",
+        body.len() as f64,
+    );
+    o
+}
+
+fn base_figures(mut o: Outcome, spec: &HttpSpec, https: bool) -> Outcome {
+    o.set("url", spec.display.clone());
+    o.set("method", spec.method.clone());
+    if https {
+        o.set("insecure", spec.insecure);
+        if let Some(ca) = spec.roots.ca_path() {
+            o.set("ca", ca);
+        }
+    }
+    if spec.follow {
+        o.set("follow_redirects", true);
+    }
+    o.metric(
+        "probe_http_ssl",
+        "Whether TLS was used for the request (1) or not (0).",
+        if https { 1.0 } else { 0.0 },
+    );
+    o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn status_match_forms() {
+        let m = StatusMatch::parse("200,204").unwrap();
+        assert!(m.matches(204) && !m.matches(201));
+        let m = StatusMatch::parse("2xx|301").unwrap();
+        assert!(m.matches(250) && m.matches(301) && !m.matches(302));
+        assert!(StatusMatch::parse("200-299").unwrap().matches(226));
+        assert!(StatusMatch::parse("abc").is_err());
+        assert!(StatusMatch::parse("700").is_err());
+        assert!(StatusMatch::parse("").is_err());
+        assert!(StatusMatch::default().matches(200));
+        assert!(!StatusMatch::default().matches(401));
+    }
+
+    #[test]
+    fn json_paths() {
+        let doc: Value =
+            serde_json::from_str(r#"{"status":"ok","checks":{"db":"up"},"items":[{"n":1}]}"#)
+                .unwrap();
+        let get = |p: &str| JsonCheck::new(p, None).unwrap().lookup(&doc).cloned();
+        assert_eq!(get("status"), Some(json!("ok")));
+        assert_eq!(get(".checks.db"), Some(json!("up")));
+        assert_eq!(get("$.items[0].n"), Some(json!(1)));
+        assert_eq!(get("items.0.n"), Some(json!(1)));
+        assert_eq!(get("missing"), None);
+        assert!(JsonCheck::new("$", None).is_err());
+        assert!(JsonCheck::new("a[0", None).is_err());
+    }
+
+    #[test]
+    fn json_equality_as_users_type_it() {
+        assert!(json_equals(&json!("ok"), "ok"));
+        assert!(json_equals(&json!(1), "1.0"));
+        assert!(json_equals(&json!(true), "true"));
+        assert!(!json_equals(&json!(true), "yes"));
+        assert!(!json_equals(&json!("1"), "01"));
+    }
+
+    #[test]
+    fn headers_parse_and_secret_values_are_registered() {
+        let (n, v) = parse_header("X-API-Key: unit-secret-123").unwrap();
+        assert_eq!((n.as_str(), v.as_str()), ("X-API-Key", "unit-secret-123"));
+        assert_eq!(golive_core::redact::apply("k=unit-secret-123"), "k=***");
+        assert!(parse_header("no colon").is_err());
+        assert!(parse_header("Bad Name: x").is_err());
+    }
+}

@@ -1,0 +1,424 @@
+//! `probe tls HOST:PORT`: a TLS handshake that verifies the chain and the
+//! host name, and reports the leaf and the earliest-expiring certificate —
+//! the runbook's "SSL certificates installed and validated".
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use golive_core::Status;
+use golive_core::units::human_duration;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::client::WebPkiServerVerifier;
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{DigitallySignedStruct, SignatureScheme};
+use serde_json::{Map, Value, json};
+
+use super::roots::Roots;
+use crate::outcome::{Outcome, Verdict, error_chain, ms};
+
+/// Days left below which a certificate is a WARNING, by default.
+pub const DEFAULT_WARN_DAYS: u32 = 30;
+/// Days left below which a certificate is CRITICAL, by default.
+pub const DEFAULT_CRIT_DAYS: u32 = 7;
+
+/// A TLS check.
+#[derive(Debug)]
+pub struct TlsSpec {
+    /// Host to connect to.
+    pub host: String,
+    /// Port.
+    pub port: u16,
+    /// Name to send (SNI) and verify; the host by default.
+    pub server_name: String,
+    /// Fewer days left than this is a WARNING.
+    pub warn_days: u32,
+    /// Fewer days left than this is CRITICAL.
+    pub crit_days: u32,
+    /// Trust roots.
+    pub roots: Roots,
+    /// Report, but do not judge, chain and host name.
+    pub insecure: bool,
+}
+
+impl TlsSpec {
+    /// From `HOST:PORT` and options.
+    pub fn new(
+        address: &str,
+        server_name: Option<String>,
+        warn_days: Option<u32>,
+        crit_days: Option<u32>,
+        roots: Roots,
+        insecure: bool,
+    ) -> Result<Self, String> {
+        let (host, port) = super::parse_host_port(address)?;
+        let server_name = server_name.unwrap_or_else(|| host.clone());
+        ServerName::try_from(server_name.clone())
+            .map_err(|_| format!("'{server_name}' is not a valid TLS server name"))?;
+        let warn_days = warn_days.unwrap_or(DEFAULT_WARN_DAYS);
+        let crit_days = crit_days.unwrap_or(DEFAULT_CRIT_DAYS.min(warn_days));
+        if crit_days > warn_days {
+            return Err(format!(
+                "--crit-days {crit_days} is more than --warn-days {warn_days}"
+            ));
+        }
+        Ok(TlsSpec {
+            host,
+            port,
+            server_name,
+            warn_days,
+            crit_days,
+            roots,
+            insecure,
+        })
+    }
+}
+
+/// Lets the handshake finish whatever the chain looks like, remembering the
+/// chain and what real verification said, so an expired or mismatched
+/// certificate can still be described.
+#[derive(Debug)]
+struct Recorder {
+    inner: Arc<WebPkiServerVerifier>,
+    seen: Mutex<Option<Seen>>,
+}
+
+/// The chain the server presented, and what verification said of it.
+type Seen = (Vec<CertificateDer<'static>>, Result<(), rustls::Error>);
+
+impl ServerCertVerifier for Recorder {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        let verdict = self
+            .inner
+            .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
+            .map(|_| ());
+        let mut chain = vec![end_entity.clone().into_owned()];
+        chain.extend(intermediates.iter().map(|c| c.clone().into_owned()));
+        *self.seen.lock().unwrap_or_else(|p| p.into_inner()) = Some((chain, verdict));
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.inner.supported_verify_schemes()
+    }
+}
+
+/// What one certificate says.
+#[derive(Debug, Clone)]
+pub struct CertInfo {
+    /// Subject DN.
+    pub subject: String,
+    /// Issuer DN.
+    pub issuer: String,
+    /// DNS names and IP addresses it is valid for.
+    pub sans: Vec<String>,
+    /// Serial number, hex.
+    pub serial: String,
+    /// Start of validity.
+    pub not_before: SystemTime,
+    /// End of validity.
+    pub not_after: SystemTime,
+}
+
+impl CertInfo {
+    /// Parse a DER certificate.
+    pub fn parse(der: &[u8]) -> Result<CertInfo, String> {
+        let (_, c) = x509_parser::parse_x509_certificate(der)
+            .map_err(|e| format!("unparsable certificate: {e}"))?;
+        let mut sans = Vec::new();
+        if let Ok(Some(ext)) = c.subject_alternative_name() {
+            for n in &ext.value.general_names {
+                match n {
+                    x509_parser::extensions::GeneralName::DNSName(d) => sans.push(d.to_string()),
+                    x509_parser::extensions::GeneralName::IPAddress(b) => {
+                        if let Ok(a) = <[u8; 4]>::try_from(*b) {
+                            sans.push(std::net::Ipv4Addr::from(a).to_string());
+                        } else if let Ok(a) = <[u8; 16]>::try_from(*b) {
+                            sans.push(std::net::Ipv6Addr::from(a).to_string());
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        let at = |ts: i64| {
+            if ts >= 0 {
+                UNIX_EPOCH + Duration::from_secs(ts as u64)
+            } else {
+                UNIX_EPOCH
+            }
+        };
+        Ok(CertInfo {
+            subject: c.subject().to_string(),
+            issuer: c.issuer().to_string(),
+            sans,
+            serial: c.raw_serial_as_string(),
+            not_before: at(c.validity().not_before.timestamp()),
+            not_after: at(c.validity().not_after.timestamp()),
+        })
+    }
+
+    /// Whole days until expiry (negative once expired).
+    pub fn days_left(&self, now: SystemTime) -> i64 {
+        let secs = match self.not_after.duration_since(now) {
+            Ok(d) => d.as_secs() as i64,
+            Err(e) => -(e.duration().as_secs() as i64) - 86_399,
+        };
+        secs / 86_400
+    }
+
+    fn json(&self, now: SystemTime, full: bool) -> Value {
+        let mut m = Map::new();
+        m.insert("subject".into(), json!(self.subject));
+        if full {
+            m.insert("issuer".into(), json!(self.issuer));
+            m.insert("sans".into(), json!(self.sans));
+            m.insert("serial".into(), json!(self.serial));
+            m.insert(
+                "not_before".into(),
+                json!(golive_core::rfc3339(self.not_before)),
+            );
+        }
+        m.insert("not_after".into(), json!(golive_core::rfc3339(self.not_after)));
+        m.insert("days_left".into(), json!(self.days_left(now)));
+        Value::Object(m)
+    }
+}
+
+fn version_name(v: rustls::ProtocolVersion) -> String {
+    match v {
+        rustls::ProtocolVersion::TLSv1_3 => "TLS 1.3".into(),
+        rustls::ProtocolVersion::TLSv1_2 => "TLS 1.2".into(),
+        other => format!("{other:?}"),
+    }
+}
+
+/// Handshake once within `limit` and judge the certificates.
+pub fn probe(spec: &TlsSpec, limit: Duration) -> Outcome {
+    let address = format!("{}:{}", spec.host, spec.port);
+    let fail = |msg: String, kind: &str| {
+        Outcome::critical(msg)
+            .with("address", address.clone())
+            .with("server_name", spec.server_name.clone())
+            .with("insecure", spec.insecure)
+            .with("error", kind)
+    };
+    let t0 = Instant::now();
+    let deadline = golive_core::Deadline::after(limit);
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let inner = match WebPkiServerVerifier::builder_with_provider(
+        Arc::new(spec.roots.store()),
+        provider.clone(),
+    )
+    .build()
+    {
+        Ok(v) => v,
+        Err(e) => return Outcome::unknown(format!("no usable trust roots: {e}")),
+    };
+    let recorder = Arc::new(Recorder {
+        inner,
+        seen: Mutex::new(None),
+    });
+    let config = match rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+    {
+        Ok(b) => b
+            .dangerous()
+            .with_custom_certificate_verifier(recorder.clone())
+            .with_no_client_auth(),
+        Err(e) => return Outcome::unknown(format!("TLS setup: {e}")),
+    };
+    let Ok(name) = ServerName::try_from(spec.server_name.clone()) else {
+        return Outcome::unknown(format!("'{}' is not a TLS server name", spec.server_name));
+    };
+    let mut conn = match rustls::ClientConnection::new(Arc::new(config), name) {
+        Ok(c) => c,
+        Err(e) => return Outcome::unknown(format!("TLS setup: {e}")),
+    };
+    let (mut sock, addr) = match super::connect(&spec.host, spec.port, limit) {
+        Ok(s) => s,
+        Err((msg, kind)) => return fail(msg, kind),
+    };
+    while conn.is_handshaking() {
+        let left = deadline.cap(limit);
+        if left.is_zero() {
+            return fail(
+                format!("no TLS handshake within {} (timed out)", human_duration(limit)),
+                "timeout",
+            );
+        }
+        let _ = sock.set_read_timeout(Some(left));
+        let _ = sock.set_write_timeout(Some(left));
+        if let Err(e) = conn.complete_io(&mut sock) {
+            let timeout = matches!(
+                e.kind(),
+                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+            );
+            return if timeout {
+                fail(
+                    format!("no TLS handshake within {} (timed out)", human_duration(limit)),
+                    "timeout",
+                )
+            } else if e.kind() == std::io::ErrorKind::UnexpectedEof {
+                fail("the server closed the connection during the TLS handshake".into(), "handshake")
+            } else {
+                fail(format!("TLS handshake failed: {}", error_chain(&e)), "handshake")
+            };
+        }
+    }
+    let took = t0.elapsed();
+    let version = conn.protocol_version().map(version_name).unwrap_or_default();
+    let cipher = conn
+        .negotiated_cipher_suite()
+        .map(|s| format!("{:?}", s.suite()))
+        .unwrap_or_default();
+    let seen = recorder.seen.lock().unwrap_or_else(|p| p.into_inner()).take();
+    let Some((chain, verified)) = seen else {
+        return fail("the server sent no certificate".into(), "no_certificate");
+    };
+    let now = SystemTime::now();
+    let mut infos = Vec::new();
+    for der in &chain {
+        match CertInfo::parse(der) {
+            Ok(i) => infos.push(i),
+            Err(e) => return fail(e, "certificate"),
+        }
+    }
+    let leaf = &infos[0];
+    let earliest = infos
+        .iter()
+        .min_by_key(|i| i.not_after)
+        .unwrap_or(leaf);
+    let days = earliest.days_left(now);
+
+    let mut v = Verdict::default();
+    let verify_error = verified.as_ref().err().map(|e| e.to_string());
+    if let Some(e) = &verify_error {
+        if !spec.insecure {
+            v.add(Status::Critical, format!("not trusted: {e}"));
+        }
+    }
+    let which = if std::ptr::eq(earliest, leaf) {
+        "certificate".to_string()
+    } else {
+        format!("chain certificate {}", earliest.subject)
+    };
+    if days < 0 {
+        v.add(Status::Critical, format!("{which} expired {} days ago", -days));
+    } else if days < spec.crit_days as i64 {
+        v.add(
+            Status::Critical,
+            format!("{which} expires in {days} days (under {})", spec.crit_days),
+        );
+    } else if days < spec.warn_days as i64 {
+        v.add(
+            Status::Warning,
+            format!("{which} expires in {days} days (under {})", spec.warn_days),
+        );
+    }
+    if spec.insecure {
+        v.add(Status::Ok, "chain and host name not verified (--insecure)");
+    }
+    let leaf_days = leaf.days_left(now);
+    let base = format!(
+        "{version} to {}, certificate for {} expires {} ({leaf_days} days)",
+        spec.server_name,
+        leaf.sans.first().cloned().unwrap_or_else(|| leaf.subject.clone()),
+        golive_core::rfc3339(leaf.not_after).get(..10).unwrap_or_default(),
+    );
+    let mut o = v
+        .outcome(&base)
+        .with("address", addr.to_string())
+        .with("server_name", spec.server_name.clone())
+        .with("latency_ms", ms(took))
+        .with("tls_version", version.clone())
+        .with("cipher", cipher)
+        .with("verified", verify_error.is_none())
+        .with("insecure", spec.insecure);
+    if let Some(e) = verify_error {
+        o.set("verify_error", e);
+    }
+    if let Some(ca) = spec.roots.ca_path() {
+        o.set("ca", ca);
+    }
+    o.set("days_left", days);
+    o.set("warn_days", spec.warn_days);
+    o.set("crit_days", spec.crit_days);
+    o.set("chain_length", infos.len());
+    o.set("leaf", leaf.json(now, true));
+    o.set("earliest", earliest.json(now, false));
+    let expiry = golive_core::units::unix_secs(earliest.not_after);
+    o.metric(
+        "probe_ssl_earliest_cert_expiry",
+        "Unix time the earliest-expiring certificate of the chain expires.",
+        expiry,
+    );
+    o.metric(
+        "probe_ssl_leaf_cert_expiry",
+        "Unix time the leaf certificate expires.",
+        golive_core::units::unix_secs(leaf.not_after),
+    );
+    o.metric_labelled(
+        "probe_tls_version_info",
+        "The negotiated TLS version.",
+        vec![("version", version)],
+        1.0,
+    );
+    o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn days_left_floors_and_goes_negative() {
+        let now = SystemTime::now();
+        let c = |secs_ahead: i64| CertInfo {
+            subject: String::new(),
+            issuer: String::new(),
+            sans: vec![],
+            serial: String::new(),
+            not_before: UNIX_EPOCH,
+            not_after: if secs_ahead >= 0 {
+                now + Duration::from_secs(secs_ahead as u64)
+            } else {
+                now - Duration::from_secs((-secs_ahead) as u64)
+            },
+        };
+        assert_eq!(c(86_400 * 3 + 100).days_left(now), 3);
+        assert_eq!(c(100).days_left(now), 0);
+        assert_eq!(c(-100).days_left(now), -1);
+    }
+
+    #[test]
+    fn crit_days_cannot_exceed_warn_days() {
+        assert!(TlsSpec::new("h:443", None, Some(5), Some(10), Roots::System, false).is_err());
+        let s = TlsSpec::new("h:443", None, Some(3), None, Roots::System, false).unwrap();
+        assert_eq!((s.warn_days, s.crit_days), (3, 3));
+    }
+}
