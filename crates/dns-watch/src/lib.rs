@@ -1,10 +1,116 @@
-//! dns-watch (not yet implemented).
+//! dns-watch: watch a DNS change reach every resolver or authoritative
+//! nameserver, and say which servers lag, what they answer, and how much
+//! longer their caches will hold the old answer.
+//!
+//! - [`cli`]: flags → [`cli::Config`];
+//! - [`servers`]: `--server`, `--servers-file`, the default list;
+//! - [`discover`]: SOA walk and NS set for `--authoritative`;
+//! - [`query`]: raw parallel queries (hickory-net; its runtime stays inside);
+//! - [`answer`]: CNAME chains, TTLs, matching;
+//! - [`watch`]: rounds, quorum, `eta_s`, deadline;
+//! - [`report`]: json, ndjson, text, prom, csv.
 
-/// Entry point.
-pub fn run<I, T>(_args: I) -> std::process::ExitCode
+pub mod answer;
+pub mod cli;
+pub mod discover;
+pub mod query;
+pub mod report;
+pub mod servers;
+pub mod watch;
+
+use std::ffi::OsString;
+use std::process::ExitCode;
+
+use golive_core::output::{self, Format};
+use golive_core::{Deadline, Error, Run, Status};
+use serde_json::{Map, json};
+
+use crate::cli::{Cli, Config};
+use crate::report::{Context, Live};
+use crate::watch::Watch;
+
+/// The tool's name in output and logs.
+pub const TOOL: &str = "dns-watch";
+
+/// Run dns-watch with `args` (the program name first); returns the exit code.
+pub fn run<I, T>(args: I) -> ExitCode
 where
     I: IntoIterator<Item = T>,
-    T: Into<std::ffi::OsString> + Clone,
+    T: Into<OsString> + Clone,
 {
-    std::process::ExitCode::from(3)
+    let cli: Cli = match golive_core::cli::parse(TOOL, args) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    cli.common.init_log(TOOL);
+    let cfg = match cli.into_config() {
+        Ok(c) => c,
+        Err(e) => return e.report(TOOL),
+    };
+    let run = Run::start(TOOL, env!("CARGO_PKG_VERSION"));
+    match execute(&run, &cfg) {
+        Ok(status) => status.into(),
+        Err(e) => {
+            emit_failure(&run, &cfg, &e);
+            e.report(TOOL)
+        }
+    }
+}
+
+fn execute(run: &Run, cfg: &Config) -> Result<Status, Error> {
+    let engine = query::Engine::new().map_err(|e| Error::unknown(format!("cannot start the query engine: {e}")))?;
+    let deadline = Deadline::after(cfg.timeout);
+    let mut ctx = Context::default();
+    let (servers, zone) = if !cfg.servers.is_empty() {
+        (cfg.servers.clone(), None)
+    } else if cfg.authoritative {
+        let resolver = match cfg.resolver {
+            Some(r) => r,
+            None => *servers::system_resolvers().first().ok_or_else(|| {
+                Error::unknown(format!(
+                    "{} lists no nameserver to find the zone with; give --resolver or --server",
+                    servers::RESOLV_CONF
+                ))
+            })?,
+        };
+        ctx.resolver = Some(resolver.to_string());
+        let d = discover::discover(&engine, resolver, &cfg.name, &deadline, cfg.query_timeout)?;
+        golive_core::log::debug(&format!(
+            "zone {} served by {}",
+            answer::name_str(&d.zone),
+            d.nameservers.join(", ")
+        ));
+        ctx.nameservers = d.nameservers;
+        (d.servers, Some(d.zone))
+    } else {
+        (servers::defaults(&servers::system_resolvers()), None)
+    };
+    for d in &cfg.duplicates {
+        golive_core::log::warn(&format!("server {d}: same address as an earlier server; asked once"));
+    }
+    let mut live = Live::new(run, cfg);
+    let fin = Watch::new(cfg, &engine, servers, zone).run(deadline, &mut |ev| live.on_event(ev));
+    live.finish();
+    report::emit_final(run, cfg, &ctx, &fin);
+    Ok(fin.status)
+}
+
+/// When no round could run (discovery failed): still one summary on stdout,
+/// so a script reading it sees the status and why.
+fn emit_failure(run: &Run, cfg: &Config, e: &Error) {
+    let status = e.status().unwrap_or(Status::Unknown);
+    match cfg.format {
+        Format::Json | Format::Ndjson => {
+            let mut f = Map::new();
+            f.insert("name".into(), json!(cfg.name_display));
+            f.insert("type".into(), json!(cfg.rtype.as_str()));
+            f.insert("mode".into(), json!(if cfg.authoritative { "authoritative" } else { "resolvers" }));
+            f.insert("rounds".into(), json!(0));
+            f.insert("message".into(), json!(e.to_string()));
+            f.insert("servers".into(), json!([]));
+            output::emit_summary_json(cfg.format, &run.summary(status, f));
+        }
+        Format::Text => output::emit(&format!("{}: {e}\n", status.label())),
+        Format::Prom | Format::Csv => {}
+    }
 }
