@@ -341,7 +341,7 @@ impl Frame<'_> {
                 format!(" at every point for {}", human_duration(w))
             }
         };
-        let shown = |v: Option<f64>| v.map(|x| fmt_in(x, unit)).unwrap_or_else(|| "no value".into());
+        let shown = |v: Option<f64>, u| v.map(|x| fmt_in(x, u)).unwrap_or_else(|| "no value".into());
         let bound_text = |th: &Threshold| -> String {
             if th.is_relative() {
                 match now_base {
@@ -361,7 +361,7 @@ impl Frame<'_> {
             let _ = l;
             (
                 Status::Critical,
-                format!("{} {th}{}{}", shown(now_value), bound_text(th), window_text(rule.critical_for)),
+                format!("{} {th}{}{}", shown(now_value, th.unit), bound_text(th), window_text(rule.critical_for)),
             )
         } else if bad_points > 0 {
             let what = if let Some(e) = &base_err {
@@ -397,10 +397,10 @@ impl Frame<'_> {
         } else if let Some((th, _)) = warn.as_ref().filter(|(_, l)| l.all) {
             (
                 Status::Warning,
-                format!("{} {th}{}{}", shown(now_value), bound_text(th), window_text(rule.warn_for)),
+                format!("{} {th}{}{}", shown(now_value, th.unit), bound_text(th), window_text(rule.warn_for)),
             )
         } else {
-            let mut m = format!("{} within thresholds ({})", shown(now_value), rule.thresholds_text());
+            let mut m = format!("{} within thresholds ({})", shown(now_value, unit), rule.thresholds_text());
             // Say why a condition that held for a while did not count.
             for (name, lvl, w) in [
                 ("critical", &crit, rule.critical_for),
