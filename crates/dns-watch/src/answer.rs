@@ -56,7 +56,9 @@ impl Expected {
                 match (first.parse::<u16>(), parts.next(), parts.next()) {
                     (Ok(p), Some(host), None) => Ok(Expected::Mx(Some(p), norm_name(host)?)),
                     (Err(_), None, None) => Ok(Expected::Mx(None, norm_name(first)?)),
-                    _ => Err(format!("MX value '{v}' should be 'HOST' or 'PREFERENCE HOST'")),
+                    _ => Err(format!(
+                        "MX value '{v}' should be 'HOST' or 'PREFERENCE HOST'"
+                    )),
                 }
             }
             RType::Txt => Ok(Expected::Text(v.to_lowercase())),
@@ -140,7 +142,9 @@ pub fn read(qname: &Name, rtype: RType, answers: &[Record], authorities: &[Recor
             (RData::AAAA(a), RecordType::AAAA) => Some(a.0.to_string()),
             (RData::CNAME(c), RecordType::CNAME) => Some(name_str(&c.0)),
             (RData::NS(n), RecordType::NS) => Some(name_str(&n.0)),
-            (RData::MX(m), RecordType::MX) => Some(format!("{} {}", m.preference, name_str(&m.exchange))),
+            (RData::MX(m), RecordType::MX) => {
+                Some(format!("{} {}", m.preference, name_str(&m.exchange)))
+            }
             (RData::TXT(t), RecordType::TXT) => Some(
                 t.txt_data
                     .iter()
@@ -217,13 +221,20 @@ pub fn matches(rtype: RType, expected: &[Expected], reading: &Reading, mode: Mat
     match mode {
         MatchMode::Any => {
             chain_names.iter().any(|e| in_chain(e))
-                || direct.iter().any(|e| reading.values.iter().any(|v| hit(e, v)))
+                || direct
+                    .iter()
+                    .any(|e| reading.values.iter().any(|v| hit(e, v)))
         }
         MatchMode::All => {
             let names_ok = chain_names.iter().all(|e| in_chain(e));
             let direct_ok = direct.is_empty()
-                || (direct.iter().all(|e| reading.values.iter().any(|v| hit(e, v)))
-                    && reading.values.iter().all(|v| direct.iter().any(|e| hit(e, v))));
+                || (direct
+                    .iter()
+                    .all(|e| reading.values.iter().any(|v| hit(e, v)))
+                    && reading
+                        .values
+                        .iter()
+                        .all(|v| direct.iter().any(|e| hit(e, v))));
             names_ok && direct_ok
         }
     }

@@ -118,15 +118,33 @@ pub struct Cli {
     pub name: String,
 
     /// Expected value(s): addresses, names (a CNAME target for A/AAAA), `PREF HOST` for MX. Comma-separated or repeated; for TXT each --expect is one whole value.
-    #[arg(long, short = 'e', value_name = "VALUE[,VALUE...]", env = "DNS_WATCH_EXPECT")]
+    #[arg(
+        long,
+        short = 'e',
+        value_name = "VALUE[,VALUE...]",
+        env = "DNS_WATCH_EXPECT"
+    )]
     pub expect: Vec<String>,
 
     /// Record type to ask for.
-    #[arg(long = "type", short = 't', value_enum, ignore_case = true, default_value = "A", env = "DNS_WATCH_TYPE")]
+    #[arg(
+        long = "type",
+        short = 't',
+        value_enum,
+        ignore_case = true,
+        default_value = "A",
+        env = "DNS_WATCH_TYPE"
+    )]
     pub rtype: RType,
 
     /// A server to ask (repeatable; default port 53). Default: the system resolver plus well-known public resolvers.
-    #[arg(long = "server", short = 's', value_name = "ADDR[:PORT]", env = "DNS_WATCH_SERVER", value_delimiter = ',')]
+    #[arg(
+        long = "server",
+        short = 's',
+        value_name = "ADDR[:PORT]",
+        env = "DNS_WATCH_SERVER",
+        value_delimiter = ','
+    )]
     pub server: Vec<String>,
 
     /// CSV file of servers, `name,address` per line (header optional, # comments).
@@ -142,7 +160,12 @@ pub struct Cli {
     pub quorum: f64,
 
     /// `all`: the answer set equals the expected set; `any`: contains one of them.
-    #[arg(long = "match", value_enum, default_value = "all", env = "DNS_WATCH_MATCH")]
+    #[arg(
+        long = "match",
+        value_enum,
+        default_value = "all",
+        env = "DNS_WATCH_MATCH"
+    )]
     pub match_mode: MatchMode,
 
     /// Time between the starts of two rounds.
@@ -230,7 +253,8 @@ impl Cli {
                 v.split(',').filter(|p| !p.trim().is_empty()).collect()
             };
             for p in parts {
-                let e = Expected::parse(self.rtype, p).map_err(|e| Error::usage(format!("--expect: {e}")))?;
+                let e = Expected::parse(self.rtype, p)
+                    .map_err(|e| Error::usage(format!("--expect: {e}")))?;
                 if !expect.contains(&e) {
                     expect.push(e);
                 }
@@ -307,9 +331,27 @@ mod tests {
     #[test]
     fn issue_spellings_parse() {
         let c = parse(&[
-            "api.example.com", "--expect", "192.0.2.1,192.0.2.2", "--type", "A", "--server", "127.0.0.1:5353",
-            "--server", "192.0.2.53", "--authoritative", "--quorum", "50%", "--match", "any", "--interval", "1s",
-            "--timeout", "30s", "--once", "--max-ttl", "60s",
+            "api.example.com",
+            "--expect",
+            "192.0.2.1,192.0.2.2",
+            "--type",
+            "A",
+            "--server",
+            "127.0.0.1:5353",
+            "--server",
+            "192.0.2.53",
+            "--authoritative",
+            "--quorum",
+            "50%",
+            "--match",
+            "any",
+            "--interval",
+            "1s",
+            "--timeout",
+            "30s",
+            "--once",
+            "--max-ttl",
+            "60s",
         ])
         .unwrap();
         assert_eq!(c.expect.len(), 2);
@@ -320,22 +362,47 @@ mod tests {
         assert_eq!(c.name_display, "api.example.com");
         assert!(c.name.is_fqdn());
         for t in ["A", "AAAA", "CNAME", "TXT", "MX", "NS", "aaaa"] {
-            let v = if t.eq_ignore_ascii_case("aaaa") { "2001:db8::1" } else if t == "A" { "192.0.2.1" } else { "x.example.com" };
-            assert!(parse(&["x.example.com", "--type", t, "--expect", v]).is_ok(), "{t}");
+            let v = if t.eq_ignore_ascii_case("aaaa") {
+                "2001:db8::1"
+            } else if t == "A" {
+                "192.0.2.1"
+            } else {
+                "x.example.com"
+            };
+            assert!(
+                parse(&["x.example.com", "--type", t, "--expect", v]).is_ok(),
+                "{t}"
+            );
         }
     }
 
     #[test]
     fn expect_is_required_unless_max_ttl() {
-        assert!(parse(&["api.example.com"]).unwrap_err().contains("--expect"));
+        assert!(
+            parse(&["api.example.com"])
+                .unwrap_err()
+                .contains("--expect")
+        );
         assert!(parse(&["api.example.com", "--max-ttl", "60s"]).is_ok());
     }
 
     #[test]
     fn bad_values_are_refused() {
-        assert!(parse(&["api.example.com", "-e", "2001:db8::1"]).is_err(), "IPv6 for A");
+        assert!(
+            parse(&["api.example.com", "-e", "2001:db8::1"]).is_err(),
+            "IPv6 for A"
+        );
         assert!(parse(&["api.example.com", "-e", "192.0.2.300"]).is_err());
-        assert!(parse(&["api.example.com", "-e", "192.0.2.1", "--server", "dns.example"]).is_err());
+        assert!(
+            parse(&[
+                "api.example.com",
+                "-e",
+                "192.0.2.1",
+                "--server",
+                "dns.example"
+            ])
+            .is_err()
+        );
         assert!(parse(&["api.example.com", "-e", "192.0.2.1", "--timeout", "5"]).is_err());
         assert!(parse(&["api.example.com", "-e", "192.0.2.1", "--quorum", "150"]).is_err());
         assert!(parse(&["api.example.com", "-e", "192.0.2.1", "--interval", "0s"]).is_err());
@@ -343,7 +410,14 @@ mod tests {
 
     #[test]
     fn txt_values_keep_their_commas() {
-        let c = parse(&["x.example.com", "-t", "TXT", "-e", "v=DMARC1; rua=mailto:a@x,mailto:b@x"]).unwrap();
+        let c = parse(&[
+            "x.example.com",
+            "-t",
+            "TXT",
+            "-e",
+            "v=DMARC1; rua=mailto:a@x,mailto:b@x",
+        ])
+        .unwrap();
         assert_eq!(c.expect.len(), 1);
     }
 }

@@ -24,9 +24,18 @@ pub struct Discovery {
     pub nameservers: Vec<String>,
 }
 
-fn ask(engine: &Engine, resolver: SocketAddr, name: &Name, rtype: RecordType, deadline: &Deadline, qt: Duration) -> Result<Reply, Error> {
+fn ask(
+    engine: &Engine,
+    resolver: SocketAddr,
+    name: &Name,
+    rtype: RecordType,
+    deadline: &Deadline,
+    qt: Duration,
+) -> Result<Reply, Error> {
     if deadline.expired() {
-        return Err(Error::unknown("the deadline passed while finding the authoritative servers"));
+        return Err(Error::unknown(
+            "the deadline passed while finding the authoritative servers",
+        ));
     }
     let out = engine.ask_all(&[Ask {
         server: resolver,
@@ -46,7 +55,13 @@ fn ask(engine: &Engine, resolver: SocketAddr, name: &Name, rtype: RecordType, de
 }
 
 /// The zone apex of `name`: the owner of the SOA found walking up the tree.
-pub fn apex(engine: &Engine, resolver: SocketAddr, name: &Name, deadline: &Deadline, qt: Duration) -> Result<Name, Error> {
+pub fn apex(
+    engine: &Engine,
+    resolver: SocketAddr,
+    name: &Name,
+    deadline: &Deadline,
+    qt: Duration,
+) -> Result<Name, Error> {
     let mut cur = name.clone();
     loop {
         let r = ask(engine, resolver, &cur, RecordType::SOA, deadline, qt)?;
@@ -61,14 +76,23 @@ pub fn apex(engine: &Engine, resolver: SocketAddr, name: &Name, deadline: &Deadl
             )));
         }
         if cur.is_root() || cur.num_labels() == 0 {
-            return Err(Error::unknown(format!("no SOA found above {}", name_str(name))));
+            return Err(Error::unknown(format!(
+                "no SOA found above {}",
+                name_str(name)
+            )));
         }
         cur = cur.base_name();
     }
 }
 
 /// Find the zone of `name`, its NS set and their addresses through `resolver`.
-pub fn discover(engine: &Engine, resolver: SocketAddr, name: &Name, deadline: &Deadline, qt: Duration) -> Result<Discovery, Error> {
+pub fn discover(
+    engine: &Engine,
+    resolver: SocketAddr,
+    name: &Name,
+    deadline: &Deadline,
+    qt: Duration,
+) -> Result<Discovery, Error> {
     let zone = apex(engine, resolver, name, deadline, qt)?;
     let r = ask(engine, resolver, &zone, RecordType::NS, deadline, qt)?;
     let mut ns: Vec<Name> = r
@@ -130,12 +154,18 @@ pub fn discover(engine: &Engine, resolver: SocketAddr, name: &Name, deadline: &D
         let label = name_str(n);
         if ips.is_empty() {
             // Kept, so the report shows a nameserver nobody can reach.
-            golive_core::log::warn(&format!("nameserver {label} has no address; it cannot be checked"));
+            golive_core::log::warn(&format!(
+                "nameserver {label} has no address; it cannot be checked"
+            ));
         }
         let many = ips.len() > 1;
         for ip in ips {
             servers.push(Server {
-                name: if many { format!("{label} ({ip})") } else { label.clone() },
+                name: if many {
+                    format!("{label} ({ip})")
+                } else {
+                    label.clone()
+                },
                 addr: SocketAddr::new(ip, 53),
             });
         }

@@ -58,7 +58,8 @@ where
 }
 
 fn execute(run: &Run, cfg: &Config) -> Result<Status, Error> {
-    let engine = query::Engine::new().map_err(|e| Error::unknown(format!("cannot start the query engine: {e}")))?;
+    let engine = query::Engine::new()
+        .map_err(|e| Error::unknown(format!("cannot start the query engine: {e}")))?;
     let deadline = Deadline::after(cfg.timeout);
     let mut ctx = Context::default();
     let (servers, zone) = if !cfg.servers.is_empty() {
@@ -86,7 +87,9 @@ fn execute(run: &Run, cfg: &Config) -> Result<Status, Error> {
         (servers::defaults(&servers::system_resolvers()), None)
     };
     for d in &cfg.duplicates {
-        golive_core::log::warn(&format!("server {d}: same address as an earlier server; asked once"));
+        golive_core::log::warn(&format!(
+            "server {d}: same address as an earlier server; asked once"
+        ));
     }
     let mut live = Live::new(run, cfg);
     let fin = Watch::new(cfg, &engine, servers, zone).run(deadline, &mut |ev| live.on_event(ev));
@@ -104,7 +107,14 @@ fn emit_failure(run: &Run, cfg: &Config, e: &Error) {
             let mut f = Map::new();
             f.insert("name".into(), json!(cfg.name_display));
             f.insert("type".into(), json!(cfg.rtype.as_str()));
-            f.insert("mode".into(), json!(if cfg.authoritative { "authoritative" } else { "resolvers" }));
+            f.insert(
+                "mode".into(),
+                json!(if cfg.authoritative {
+                    "authoritative"
+                } else {
+                    "resolvers"
+                }),
+            );
             f.insert("rounds".into(), json!(0));
             f.insert("message".into(), json!(e.to_string()));
             f.insert("servers".into(), json!([]));

@@ -189,7 +189,9 @@ fn failure(e: NetError, t: Duration) -> Failure {
         NetError::Timeout => timeout_failure(t),
         NetError::Io(io) => Failure {
             message: match io.kind() {
-                std::io::ErrorKind::ConnectionRefused => "connection refused (nothing listens there)".into(),
+                std::io::ErrorKind::ConnectionRefused => {
+                    "connection refused (nothing listens there)".into()
+                }
                 _ => io.to_string(),
             },
             timed_out: false,

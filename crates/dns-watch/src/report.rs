@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use golive_core::output::{self, Format, Prom};
 use golive_core::units::human_duration;
-use golive_core::{Run, Status, item, rfc3339};
+use golive_core::{Run, item, rfc3339};
 use serde_json::{Map, Value, json};
 
 use crate::answer::name_str;
@@ -41,7 +41,11 @@ fn answer_phrase(c: &Check) -> String {
 }
 
 fn expected_phrase(cfg: &Config) -> String {
-    cfg.expect.iter().map(|e| e.display()).collect::<Vec<_>>().join(", ")
+    cfg.expect
+        .iter()
+        .map(|e| e.display())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// One sentence for a server's result.
@@ -73,8 +77,12 @@ pub fn check_message(cfg: &Config, c: &Check) -> String {
             }
         }
         State::Failed => match c.rcode.as_deref() {
-            Some("REFUSED") => "REFUSED: the server does not serve this name or will not answer us".into(),
-            Some("SERVFAIL") => "SERVFAIL: the server failed to answer (broken zone, unreachable upstream)".into(),
+            Some("REFUSED") => {
+                "REFUSED: the server does not serve this name or will not answer us".into()
+            }
+            Some("SERVFAIL") => {
+                "SERVFAIL: the server failed to answer (broken zone, unreachable upstream)".into()
+            }
             Some(r) => format!("answered {r}"),
             None => "failed".into(),
         },
@@ -83,7 +91,9 @@ pub fn check_message(cfg: &Config, c: &Check) -> String {
     if cfg.authoritative {
         match (c.serial, &c.serial_error) {
             (Some(s), _) => m.push_str(&format!("; SOA serial {s}")),
-            (None, Some(e)) if c.state != State::NoAnswer => m.push_str(&format!("; no SOA serial: {e}")),
+            (None, Some(e)) if c.state != State::NoAnswer => {
+                m.push_str(&format!("; no SOA serial: {e}"))
+            }
             _ => {}
         }
     }
@@ -101,9 +111,21 @@ pub fn check_item(cfg: &Config, c: &Check) -> Value {
     f.insert("ttl_s".into(), json!(c.reading.ttl));
     f.insert("negative_ttl_s".into(), json!(c.reading.negative_ttl));
     f.insert("latency_ms".into(), json!(ms(c.latency)));
-    f.insert("authoritative_answer".into(), json!(c.rcode.as_ref().map(|_| c.aa)));
+    f.insert(
+        "authoritative_answer".into(),
+        json!(c.rcode.as_ref().map(|_| c.aa)),
+    );
     f.insert("soa_serial".into(), json!(c.serial));
-    f.insert("transport".into(), json!(if c.rcode.is_none() { None } else if c.tcp { Some("tcp") } else { Some("udp") }));
+    f.insert(
+        "transport".into(),
+        json!(if c.rcode.is_none() {
+            None
+        } else if c.tcp {
+            Some("tcp")
+        } else {
+            Some("udp")
+        }),
+    );
     f.insert("error".into(), json!(c.error));
     f.insert("checked_at".into(), json!(rfc3339(c.checked_at)));
     item(&c.server.name, c.state.status(), &check_message(cfg, c), f)
@@ -123,7 +145,10 @@ pub fn summary_message(cfg: &Config, fin: &Final) -> String {
     };
     let counts = format!(
         "{} of {} servers {what} (quorum {}% needs {})",
-        r.matched, r.total, fmt_pct(cfg.quorum_pct), r.needed
+        r.matched,
+        r.total,
+        fmt_pct(cfg.quorum_pct),
+        r.needed
     );
     let lag = r
         .lagging()
@@ -132,7 +157,11 @@ pub fn summary_message(cfg: &Config, fin: &Final) -> String {
         .collect::<Vec<_>>()
         .join("; ");
     let more = r.lagging().count().saturating_sub(5);
-    let lag = if more > 0 { format!("{lag}; and {more} more") } else { lag };
+    let lag = if more > 0 {
+        format!("{lag}; and {more} more")
+    } else {
+        lag
+    };
     match fin.end {
         End::TtlTooHigh => {
             let (who, ttl) = r.highest_ttl.clone().unwrap_or_default();
@@ -155,14 +184,22 @@ pub fn summary_message(cfg: &Config, fin: &Final) -> String {
 fn short_state(c: &Check) -> String {
     match c.state {
         State::Stale | State::Match => format!("answers {}", answer_phrase(c)),
-        State::Negative => c.rcode.clone().map(|r| if r == "NOERROR" { "NODATA".into() } else { r }).unwrap_or_default(),
+        State::Negative => c
+            .rcode
+            .clone()
+            .map(|r| if r == "NOERROR" { "NODATA".into() } else { r })
+            .unwrap_or_default(),
         State::Failed => c.rcode.clone().unwrap_or_default(),
         State::NoAnswer => c.error.clone().unwrap_or_else(|| "no answer".into()),
     }
 }
 
 fn fmt_pct(p: f64) -> String {
-    if p.fract() == 0.0 { format!("{p:.0}") } else { format!("{p}") }
+    if p.fract() == 0.0 {
+        format!("{p:.0}")
+    } else {
+        format!("{p}")
+    }
 }
 
 /// The summary document (envelope + dns-watch's fields).
@@ -171,9 +208,19 @@ pub fn summary(run: &Run, cfg: &Config, ctx: &Context, fin: &Final) -> Value {
     let mut f = Map::new();
     f.insert("name".into(), json!(cfg.name_display));
     f.insert("type".into(), json!(cfg.rtype.as_str()));
-    f.insert("expected".into(), json!(cfg.expect.iter().map(|e| e.display()).collect::<Vec<_>>()));
+    f.insert(
+        "expected".into(),
+        json!(cfg.expect.iter().map(|e| e.display()).collect::<Vec<_>>()),
+    );
     f.insert("match".into(), json!(cfg.match_mode.as_str()));
-    f.insert("mode".into(), json!(if cfg.authoritative { "authoritative" } else { "resolvers" }));
+    f.insert(
+        "mode".into(),
+        json!(if cfg.authoritative {
+            "authoritative"
+        } else {
+            "resolvers"
+        }),
+    );
     f.insert("zone".into(), json!(fin.zone.as_ref().map(name_str)));
     if !ctx.nameservers.is_empty() {
         f.insert("nameservers".into(), json!(ctx.nameservers));
@@ -213,7 +260,10 @@ pub fn summary(run: &Run, cfg: &Config, ctx: &Context, fin: &Final) -> Value {
         warnings.push(n.message(&cfg.name_display));
     }
     if !cfg.duplicates.is_empty() {
-        warnings.push(format!("duplicate server address ignored: {}", cfg.duplicates.join(", ")));
+        warnings.push(format!(
+            "duplicate server address ignored: {}",
+            cfg.duplicates.join(", ")
+        ));
     }
     f.insert("warnings".into(), json!(warnings));
     f.insert("message".into(), json!(summary_message(cfg, fin)));
@@ -235,7 +285,7 @@ fn serials(r: &Round) -> Value {
             }
         }
     }
-    by.sort_by(|a, b| b.0.cmp(&a.0));
+    by.sort_by_key(|(s, _)| std::cmp::Reverse(*s));
     let mut m = Map::new();
     for (s, v) in by {
         m.insert(s.to_string(), json!(v));
@@ -253,7 +303,10 @@ pub fn round_event(run: &Run, cfg: &Config, r: &Round) -> Value {
     f.insert("needed".into(), json!(r.needed));
     f.insert("quorum_met".into(), json!(r.quorum_met));
     f.insert("eta_s".into(), json!(r.eta_s));
-    f.insert("highest_ttl_s".into(), json!(r.highest_ttl.as_ref().map(|(_, t)| *t)));
+    f.insert(
+        "highest_ttl_s".into(),
+        json!(r.highest_ttl.as_ref().map(|(_, t)| *t)),
+    );
     f.insert("lagging".into(), json!(lagging_names(r)));
     f.insert(
         "servers".into(),
@@ -263,7 +316,9 @@ pub fn round_event(run: &Run, cfg: &Config, r: &Round) -> Value {
 }
 
 fn table_rows(cfg: &Config, r: &Round) -> Vec<Vec<String>> {
-    let mut head = vec!["SERVER", "ADDRESS", "STATUS", "ANSWER", "TTL", "RCODE", "LATENCY"];
+    let mut head = vec![
+        "SERVER", "ADDRESS", "STATUS", "ANSWER", "TTL", "RCODE", "LATENCY",
+    ];
     if cfg.authoritative {
         head.push("SERIAL");
     }
@@ -283,22 +338,35 @@ fn table_rows(cfg: &Config, r: &Round) -> Vec<Vec<String>> {
             c.server.addr.to_string(),
             c.state.status().label().to_string(),
             answer,
-            c.reading.ttl.map(|t| format!("{t}s")).unwrap_or_else(|| "-".into()),
+            c.reading
+                .ttl
+                .map(|t| format!("{t}s"))
+                .unwrap_or_else(|| "-".into()),
             c.rcode.clone().unwrap_or_else(|| "-".into()),
-            if c.rcode.is_some() { format!("{:.1}ms", ms(c.latency)) } else { "-".into() },
+            if c.rcode.is_some() {
+                format!("{:.1}ms", ms(c.latency))
+            } else {
+                "-".into()
+            },
         ];
         if cfg.authoritative {
-            row.push(c.serial.map(|s| s.to_string()).unwrap_or_else(|| "-".into()));
+            row.push(
+                c.serial
+                    .map(|s| s.to_string())
+                    .unwrap_or_else(|| "-".into()),
+            );
         }
-        // Keep the last column last: move ANSWER to the end for readability
-        // of long chains.
         rows.push(row);
     }
     rows
 }
 
 fn headline(cfg: &Config, r: &Round) -> String {
-    let expect = if cfg.expect.is_empty() { "any answer".into() } else { expected_phrase(cfg) };
+    let expect = if cfg.expect.is_empty() {
+        "any answer".into()
+    } else {
+        expected_phrase(cfg)
+    };
     let eta = r.eta_s.map(|e| format!("  eta {e}s")).unwrap_or_default();
     format!(
         "{} {} → {}  round {}  {}/{} match (need {}){eta}",
@@ -352,7 +420,10 @@ impl<'a> Live<'a> {
                         self.last = Some(r.clone());
                         self.draw(None);
                     }
-                    Format::Text => output::emit(&format!("{}\n", plain_round_line(self.cfg, r))),
+                    // With --once the final table says it all.
+                    Format::Text if !self.cfg.once => {
+                        output::emit(&format!("{}\n", plain_round_line(self.cfg, r)))
+                    }
                     _ => {}
                 }
                 if self.progress {
@@ -363,7 +434,7 @@ impl<'a> Live<'a> {
                 if self.board {
                     self.draw(Some(left));
                 } else if self.progress
-                    && let Some(r) = self.last_round()
+                    && let Some(r) = self.last.clone()
                 {
                     self.progress_line(&r, Some(left));
                 }
@@ -371,13 +442,11 @@ impl<'a> Live<'a> {
         }
     }
 
-    fn last_round(&self) -> Option<Round> {
-        self.last.clone()
-    }
-
     fn progress_line(&mut self, r: &Round, left: Option<Duration>) {
         self.last = Some(r.clone());
-        let left = left.map(|l| format!(", deadline in {}", human_duration(secs(l)))).unwrap_or_default();
+        let left = left
+            .map(|l| format!(", deadline in {}", human_duration(secs(l))))
+            .unwrap_or_default();
         let eta = r.eta_s.map(|e| format!(", eta {e}s")).unwrap_or_default();
         let mut err = std::io::stderr().lock();
         let _ = write!(
@@ -430,7 +499,11 @@ fn plain_round_line(cfg: &Config, r: &Round) -> String {
         .lagging()
         .map(|c| format!("{} ({})", c.server.name, short_state(c)))
         .collect();
-    let lag = if lag.is_empty() { String::new() } else { format!("  lagging: {}", lag.join(", ")) };
+    let lag = if lag.is_empty() {
+        String::new()
+    } else {
+        format!("  lagging: {}", lag.join(", "))
+    };
     format!("{}{lag}", headline(cfg, r))
 }
 
@@ -441,14 +514,18 @@ pub fn emit_final(run: &Run, cfg: &Config, ctx: &Context, fin: &Final) {
         Format::Json | Format::Ndjson => output::emit_summary_json(cfg.format, &doc),
         Format::Text => {
             let mut s = output::table(&table_rows(cfg, &fin.last));
-            s.push_str(&format!("{}: {}\n", fin.status.label(), summary_message(cfg, fin)));
+            s.push_str(&format!(
+                "{}: {}\n",
+                fin.status.label(),
+                summary_message(cfg, fin)
+            ));
             if let Some(n) = &fin.negative {
                 s.push_str(&format!("warning: {}\n", n.message(&cfg.name_display)));
             }
             output::emit(&s);
         }
         Format::Prom => output::emit(&prom(cfg, fin)),
-        Format::Csv => output::emit(&csv(cfg, fin)),
+        Format::Csv => output::emit(&csv(fin)),
     }
 }
 
@@ -457,38 +534,106 @@ fn prom(cfg: &Config, fin: &Final) -> String {
     let r = &fin.last;
     let name = cfg.name_display.as_str();
     let t = cfg.rtype.as_str();
-    p.header("dns_watch_status", "gauge", "Run status: 0 ok, 1 warning, 2 critical, 3 unknown.");
-    p.sample("dns_watch_status", &[("name", name), ("type", t)], f64::from(fin.status.exit_code()));
-    p.header("dns_watch_servers_matched", "gauge", "Servers whose answer matches.");
-    p.sample("dns_watch_servers_matched", &[("name", name), ("type", t)], r.matched as f64);
+    p.header(
+        "dns_watch_status",
+        "gauge",
+        "Run status: 0 ok, 1 warning, 2 critical, 3 unknown.",
+    );
+    p.sample(
+        "dns_watch_status",
+        &[("name", name), ("type", t)],
+        f64::from(fin.status.exit_code()),
+    );
+    p.header(
+        "dns_watch_servers_matched",
+        "gauge",
+        "Servers whose answer matches.",
+    );
+    p.sample(
+        "dns_watch_servers_matched",
+        &[("name", name), ("type", t)],
+        r.matched as f64,
+    );
     p.header("dns_watch_servers_total", "gauge", "Servers asked.");
-    p.sample("dns_watch_servers_total", &[("name", name), ("type", t)], r.total as f64);
+    p.sample(
+        "dns_watch_servers_total",
+        &[("name", name), ("type", t)],
+        r.total as f64,
+    );
     if let Some(e) = r.eta_s {
-        p.header("dns_watch_eta_seconds", "gauge", "Longest time until stale caches must refetch.");
-        p.sample("dns_watch_eta_seconds", &[("name", name), ("type", t)], e as f64);
+        p.header(
+            "dns_watch_eta_seconds",
+            "gauge",
+            "Longest time until stale caches must refetch.",
+        );
+        p.sample(
+            "dns_watch_eta_seconds",
+            &[("name", name), ("type", t)],
+            e as f64,
+        );
     }
-    p.header("dns_watch_server_matched", "gauge", "1 when the server's answer matches.");
+    p.header(
+        "dns_watch_server_matched",
+        "gauge",
+        "1 when the server's answer matches.",
+    );
     for c in &r.checks {
-        let l = [("name", name), ("type", t), ("server", c.server.name.as_str())];
-        p.sample("dns_watch_server_matched", &l, f64::from(u8::from(c.state == State::Match)));
+        let l = [
+            ("name", name),
+            ("type", t),
+            ("server", c.server.name.as_str()),
+        ];
+        p.sample(
+            "dns_watch_server_matched",
+            &l,
+            f64::from(u8::from(c.state == State::Match)),
+        );
     }
-    p.header("dns_watch_server_ttl_seconds", "gauge", "TTL of the server's answer.");
+    p.header(
+        "dns_watch_server_ttl_seconds",
+        "gauge",
+        "TTL of the server's answer.",
+    );
     for c in &r.checks {
         if let Some(ttl) = c.reading.ttl {
-            let l = [("name", name), ("type", t), ("server", c.server.name.as_str())];
+            let l = [
+                ("name", name),
+                ("type", t),
+                ("server", c.server.name.as_str()),
+            ];
             p.sample("dns_watch_server_ttl_seconds", &l, f64::from(ttl));
         }
     }
-    p.header("dns_watch_server_latency_seconds", "gauge", "Time the server took to answer.");
+    p.header(
+        "dns_watch_server_latency_seconds",
+        "gauge",
+        "Time the server took to answer.",
+    );
     for c in r.checks.iter().filter(|c| c.rcode.is_some()) {
-        let l = [("name", name), ("type", t), ("server", c.server.name.as_str())];
-        p.sample("dns_watch_server_latency_seconds", &l, c.latency.as_secs_f64());
+        let l = [
+            ("name", name),
+            ("type", t),
+            ("server", c.server.name.as_str()),
+        ];
+        p.sample(
+            "dns_watch_server_latency_seconds",
+            &l,
+            c.latency.as_secs_f64(),
+        );
     }
     if cfg.authoritative {
-        p.header("dns_watch_server_soa_serial", "gauge", "The zone's SOA serial on the server.");
+        p.header(
+            "dns_watch_server_soa_serial",
+            "gauge",
+            "The zone's SOA serial on the server.",
+        );
         for c in &r.checks {
             if let Some(s) = c.serial {
-                let l = [("name", name), ("type", t), ("server", c.server.name.as_str())];
+                let l = [
+                    ("name", name),
+                    ("type", t),
+                    ("server", c.server.name.as_str()),
+                ];
                 p.sample("dns_watch_server_soa_serial", &l, f64::from(s));
             }
         }
@@ -504,8 +649,10 @@ fn csv_field(s: &str) -> String {
     }
 }
 
-fn csv(cfg: &Config, fin: &Final) -> String {
-    let mut out = String::from("server,address,status,matched,rcode,answers,ttl_s,latency_ms,soa_serial,error\n");
+fn csv(fin: &Final) -> String {
+    let mut out = String::from(
+        "server,address,status,matched,rcode,answers,ttl_s,latency_ms,soa_serial,error\n",
+    );
     for c in &fin.last.checks {
         let row = [
             c.server.name.clone(),
@@ -513,20 +660,29 @@ fn csv(cfg: &Config, fin: &Final) -> String {
             c.state.status().as_str().to_string(),
             (c.state == State::Match).to_string(),
             c.rcode.clone().unwrap_or_default(),
-            c.reading.chain.iter().chain(&c.reading.values).cloned().collect::<Vec<_>>().join(" "),
+            c.reading
+                .chain
+                .iter()
+                .chain(&c.reading.values)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(" "),
             c.reading.ttl.map(|t| t.to_string()).unwrap_or_default(),
-            if c.rcode.is_some() { ms(c.latency).to_string() } else { String::new() },
+            if c.rcode.is_some() {
+                ms(c.latency).to_string()
+            } else {
+                String::new()
+            },
             c.serial.map(|s| s.to_string()).unwrap_or_default(),
             c.error.clone().unwrap_or_default(),
         ];
-        let _ = cfg;
-        out.push_str(&row.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(","));
+        out.push_str(
+            &row.iter()
+                .map(|f| csv_field(f))
+                .collect::<Vec<_>>()
+                .join(","),
+        );
         out.push('\n');
     }
     out
-}
-
-/// Status name for a final that never ran a round (discovery failed).
-pub fn status_only(status: Status) -> &'static str {
-    status.as_str()
 }

@@ -39,7 +39,10 @@ pub fn parse_addr(s: &str) -> Result<SocketAddr, String> {
     if let Ok(sa) = t.parse::<SocketAddr>() {
         return Ok(sa);
     }
-    let bare = t.strip_prefix('[').and_then(|x| x.strip_suffix(']')).unwrap_or(t);
+    let bare = t
+        .strip_prefix('[')
+        .and_then(|x| x.strip_suffix(']'))
+        .unwrap_or(t);
     if let Ok(ip) = bare.parse::<IpAddr>() {
         return Ok(SocketAddr::new(ip, 53));
     }
@@ -91,15 +94,24 @@ pub fn parse_csv(file: &str, text: &str) -> Result<Vec<Server>, Error> {
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
-        let fields: Vec<&str> = line.split(',').map(|f| f.trim().trim_matches('"').trim()).collect();
+        let fields: Vec<&str> = line
+            .split(',')
+            .map(|f| f.trim().trim_matches('"').trim())
+            .collect();
         if fields.len() != 2 {
             return Err(bad(
                 n,
-                format!("expected `name,address`, found {} field(s) in {line:?}", fields.len()),
+                format!(
+                    "expected `name,address`, found {} field(s) in {line:?}",
+                    fields.len()
+                ),
             ));
         }
         let (name, address) = (fields[0], fields[1]);
-        if out.is_empty() && name.eq_ignore_ascii_case("name") && address.eq_ignore_ascii_case("address") {
+        if out.is_empty()
+            && name.eq_ignore_ascii_case("name")
+            && address.eq_ignore_ascii_case("address")
+        {
             continue;
         }
         if name.is_empty() {
@@ -128,7 +140,9 @@ pub fn parse_resolv_conf(text: &str) -> Vec<SocketAddr> {
         .filter_map(|l| {
             let l = l.split(['#', ';']).next().unwrap_or("").trim();
             let mut it = l.split_whitespace();
-            (it.next() == Some("nameserver")).then(|| it.next()).flatten()
+            (it.next() == Some("nameserver"))
+                .then(|| it.next())
+                .flatten()
         })
         .filter_map(|a| {
             // A scoped IPv6 address (fe80::1%eth0) cannot be parsed by std; skip it.
@@ -151,7 +165,11 @@ pub fn defaults(system: &[SocketAddr]) -> Vec<Server> {
         .iter()
         .enumerate()
         .map(|(i, a)| Server {
-            name: if i == 0 { "system".into() } else { format!("system-{}", i + 1) },
+            name: if i == 0 {
+                "system".into()
+            } else {
+                format!("system-{}", i + 1)
+            },
             addr: *a,
         })
         .collect();
@@ -190,10 +208,22 @@ mod tests {
     #[test]
     fn addresses_with_and_without_port() {
         assert_eq!(parse_addr("192.0.2.1").unwrap().to_string(), "192.0.2.1:53");
-        assert_eq!(parse_addr("192.0.2.1:5353").unwrap().to_string(), "192.0.2.1:5353");
-        assert_eq!(parse_addr("2001:db8::1").unwrap().to_string(), "[2001:db8::1]:53");
-        assert_eq!(parse_addr("[2001:db8::1]").unwrap().to_string(), "[2001:db8::1]:53");
-        assert_eq!(parse_addr("[2001:db8::1]:54").unwrap().to_string(), "[2001:db8::1]:54");
+        assert_eq!(
+            parse_addr("192.0.2.1:5353").unwrap().to_string(),
+            "192.0.2.1:5353"
+        );
+        assert_eq!(
+            parse_addr("2001:db8::1").unwrap().to_string(),
+            "[2001:db8::1]:53"
+        );
+        assert_eq!(
+            parse_addr("[2001:db8::1]").unwrap().to_string(),
+            "[2001:db8::1]:53"
+        );
+        assert_eq!(
+            parse_addr("[2001:db8::1]:54").unwrap().to_string(),
+            "[2001:db8::1]:54"
+        );
         assert!(parse_addr("ns1.example.com").is_err());
         assert!(parse_addr("192.0.2.1:99999").is_err());
     }
@@ -231,7 +261,10 @@ mod tests {
 
     #[test]
     fn defaults_are_system_then_public_without_duplicates() {
-        let sys = vec!["8.8.8.8:53".parse().unwrap(), "127.0.0.53:53".parse().unwrap()];
+        let sys = vec![
+            "8.8.8.8:53".parse().unwrap(),
+            "127.0.0.53:53".parse().unwrap(),
+        ];
         let d = defaults(&sys);
         assert_eq!(d[0].name, "system");
         assert_eq!(d[1].name, "system-2");
@@ -241,7 +274,12 @@ mod tests {
 
     #[test]
     fn dedupe_keeps_first() {
-        let mut s = from_flags(&["192.0.2.1".into(), "192.0.2.1:53".into(), "192.0.2.2".into()]).unwrap();
+        let mut s = from_flags(&[
+            "192.0.2.1".into(),
+            "192.0.2.1:53".into(),
+            "192.0.2.2".into(),
+        ])
+        .unwrap();
         assert_eq!(dedupe(&mut s), vec!["192.0.2.1:53".to_string()]);
         assert_eq!(s.len(), 2);
     }

@@ -178,7 +178,12 @@ pub struct Watch<'a> {
 
 impl<'a> Watch<'a> {
     /// Watch `servers`; `zone` is the apex when discovery already found it.
-    pub fn new(cfg: &'a Config, engine: &'a Engine, servers: Vec<Server>, zone: Option<Name>) -> Self {
+    pub fn new(
+        cfg: &'a Config,
+        engine: &'a Engine,
+        servers: Vec<Server>,
+        zone: Option<Name>,
+    ) -> Self {
         Watch {
             cfg,
             engine,
@@ -316,7 +321,10 @@ impl<'a> Watch<'a> {
                                 self.zone = Some(owner);
                             }
                         }
-                        None => c.serial_error = Some(format!("no SOA in the answer ({})", rcode_name(r.rcode))),
+                        None => {
+                            c.serial_error =
+                                Some(format!("no SOA in the answer ({})", rcode_name(r.rcode)))
+                        }
                     },
                     Err(f) => c.serial_error = Some(f.message.clone()),
                 }
@@ -385,7 +393,11 @@ impl<'a> Watch<'a> {
     fn evaluate(&self, round: &mut Round) {
         round.total = round.checks.len();
         round.answered = round.checks.iter().filter(|c| c.rcode.is_some()).count();
-        round.matched = round.checks.iter().filter(|c| c.state == State::Match).count();
+        round.matched = round
+            .checks
+            .iter()
+            .filter(|c| c.state == State::Match)
+            .count();
         round.needed = needed(round.total, self.cfg.quorum_pct);
         round.quorum_met = round.total > 0 && round.matched >= round.needed;
         round.highest_ttl = round
@@ -429,14 +441,22 @@ pub fn eta(checks: &[Check]) -> Option<u64> {
 }
 
 fn negative_caching(round: &Round) -> Option<NegativeCaching> {
-    let neg: Vec<&Check> = round.checks.iter().filter(|c| c.state == State::Negative).collect();
+    let neg: Vec<&Check> = round
+        .checks
+        .iter()
+        .filter(|c| c.state == State::Negative)
+        .collect();
     if neg.is_empty() {
         return None;
     }
     let nx = neg.iter().any(|c| c.rcode.as_deref() == Some("NXDOMAIN"));
     Some(NegativeCaching {
         servers: neg.iter().map(|c| c.server.name.clone()).collect(),
-        rcode: if nx { "NXDOMAIN".into() } else { "NODATA".into() },
+        rcode: if nx {
+            "NXDOMAIN".into()
+        } else {
+            "NODATA".into()
+        },
         negative_ttl_s: neg.iter().filter_map(|c| c.reading.negative_ttl).max(),
         round: round.number,
     })

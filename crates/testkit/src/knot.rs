@@ -97,11 +97,19 @@ impl KnotBuilder {
     }
 
     fn soa_minimum_or(&self, d: u32) -> u32 {
-        if self.soa_minimum == 0 { d } else { self.soa_minimum }
+        if self.soa_minimum == 0 {
+            d
+        } else {
+            self.soa_minimum
+        }
     }
 
     fn default_ttl_or(&self, d: u32) -> u32 {
-        if self.default_ttl == 0 { d } else { self.default_ttl }
+        if self.default_ttl == 0 {
+            d
+        } else {
+            self.default_ttl
+        }
     }
 
     /// Start `knotd` and wait until every good zone answers.
@@ -188,7 +196,9 @@ impl Knot {
     /// Run `knotc` against this server's control socket; panics on failure.
     pub fn knotc(&self, args: &[&str]) -> String {
         let mut cmd = Command::new(&self.knotc);
-        cmd.arg("-s").arg(self.dir.path().join("knot.sock")).args(args);
+        cmd.arg("-s")
+            .arg(self.dir.path().join("knot.sock"))
+            .args(args);
         run("knotc", &mut cmd)
     }
 
@@ -228,7 +238,10 @@ impl Knot {
         let out = self.knotc(&["zone-read", zone, "@", "SOA"]);
         // `[zone.] zone. TTL SOA mname rname SERIAL refresh retry expire minimum`
         let f: Vec<&str> = out.split_whitespace().collect();
-        let i = f.iter().position(|t| *t == "SOA").expect("SOA in zone-read output");
+        let i = f
+            .iter()
+            .position(|t| *t == "SOA")
+            .expect("SOA in zone-read output");
         f.get(i + 3)
             .and_then(|s| s.parse().ok())
             .unwrap_or_else(|| panic!("no serial in {out:?}"))
@@ -250,12 +263,17 @@ impl Knot {
 /// readiness checks; the tool under test does its own querying.
 pub fn udp_rcode(server: SocketAddr, name: &str, qtype: u16) -> Option<u8> {
     let sock = UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 0)).ok()?;
-    sock.set_read_timeout(Some(Duration::from_millis(300))).ok()?;
+    sock.set_read_timeout(Some(Duration::from_millis(300)))
+        .ok()?;
     let id: u16 = (std::process::id() as u16) ^ 0x5a5a;
     let mut q = Vec::with_capacity(64);
     q.extend_from_slice(&id.to_be_bytes());
     q.extend_from_slice(&[0x00, 0x00, 0, 1, 0, 0, 0, 0, 0, 0]);
-    for label in name.trim_end_matches('.').split('.').filter(|l| !l.is_empty()) {
+    for label in name
+        .trim_end_matches('.')
+        .split('.')
+        .filter(|l| !l.is_empty())
+    {
         q.push(label.len() as u8);
         q.extend_from_slice(label.as_bytes());
     }

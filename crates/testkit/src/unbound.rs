@@ -87,7 +87,9 @@ impl UnboundBuilder {
         for (zone, addrs) in &self.stubs {
             conf.push_str(&format!("stub-zone:\n    name: \"{zone}\"\n"));
             for a in addrs {
-                let a: SocketAddr = a.parse().unwrap_or_else(|e| panic!("stub address {a}: {e}"));
+                let a: SocketAddr = a
+                    .parse()
+                    .unwrap_or_else(|e| panic!("stub address {a}: {e}"));
                 conf.push_str(&format!("    stub-addr: {}@{}\n", a.ip(), a.port()));
             }
         }
