@@ -10,6 +10,7 @@ use golive_core::cli::CommonArgs;
 use golive_core::units::{parse_duration, parse_percent, parse_size};
 use golive_core::{Error, redact};
 
+use crate::check::Spec;
 use crate::check::file::FileSpec;
 use crate::check::http::{HttpSpec, JsonCheck, StatusMatch, parse_header};
 use crate::check::postgres::PostgresSpec;
@@ -18,7 +19,6 @@ use crate::check::redis::RedisSpec;
 use crate::check::roots::Roots;
 use crate::check::tcp::TcpSpec;
 use crate::check::tls::TlsSpec;
-use crate::check::Spec;
 use crate::plan::{Check, Plan, Timing};
 
 const EXAMPLES: &str = "\
@@ -75,28 +75,40 @@ pub struct TimingArgs {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// An HTTP(S) request: status, body, a JSON field, latency.
-    #[command(after_help = "Examples:\n  probe http http://staging.api/health --header 'X-API-Key: ${KEY}'\n  probe http https://api/health --expect-status 200,204 --max-latency 500ms\n  probe http http://api/health --json-path checks.db --equals up")]
+    #[command(
+        after_help = "Examples:\n  probe http http://staging.api/health --header 'X-API-Key: ${KEY}'\n  probe http https://api/health --expect-status 200,204 --max-latency 500ms\n  probe http http://api/health --json-path checks.db --equals up"
+    )]
     Http(HttpArgs),
     /// A TCP connect.
     #[command(after_help = "Example:\n  probe tcp db.internal:5432 --timeout 2s")]
     Tcp(TcpArgs),
     /// A TLS handshake: chain, host name and days left on every certificate.
-    #[command(after_help = "Examples:\n  probe tls api.example.com:443\n  probe tls 10.0.0.5:443 --sni api.example.com --ca /etc/ssl/private-ca.pem")]
+    #[command(
+        after_help = "Examples:\n  probe tls api.example.com:443\n  probe tls 10.0.0.5:443 --sni api.example.com --ca /etc/ssl/private-ca.pem"
+    )]
     Tls(TlsArgs),
     /// PostgreSQL: log in, run a query, read how full the connection pool is.
-    #[command(after_help = "Examples:\n  probe postgres 'postgres://appuser@prod-db/minimarket' --max-connections-used 80%\n  PROBE_POSTGRES_DSN='host=db user=app password=…' probe postgres --query 'SELECT count(*) FROM orders'\nA password missing from the DSN is read from PGPASSWORD.")]
+    #[command(
+        after_help = "Examples:\n  probe postgres 'postgres://appuser@prod-db/minimarket' --max-connections-used 80%\n  PROBE_POSTGRES_DSN='host=db user=app password=…' probe postgres --query 'SELECT count(*) FROM orders'\nA password missing from the DSN is read from PGPASSWORD."
+    )]
     Postgres(PostgresArgs),
     /// Redis: PING must answer PONG.
     #[command(after_help = "Example:\n  probe redis redis://prod-redis:6379 --wait 30s")]
     Redis(RedisArgs),
     /// Prometheus: every series of a query (default `up`) must be non-zero.
-    #[command(after_help = "Examples:\n  probe prometheus http://prometheus:9090\n  probe prometheus http://prometheus:9090 --query 'up{job=\"api\"}'")]
+    #[command(
+        after_help = "Examples:\n  probe prometheus http://prometheus:9090\n  probe prometheus http://prometheus:9090 --query 'up{job=\"api\"}'"
+    )]
     Prometheus(PrometheusArgs),
     /// The newest file matching a glob: present, fresh, big enough, whole.
-    #[command(after_help = "Example:\n  probe file '/backups/postgresql/minimarket_*.sql.gz' --max-age 26h --min-size 1MB --gzip")]
+    #[command(
+        after_help = "Example:\n  probe file '/backups/postgresql/minimarket_*.sql.gz' --max-age 26h --min-size 1MB --gzip"
+    )]
     File(FileArgs),
     /// Many named checks from a TOML file, concurrently, in one report.
-    #[command(after_help = "Example:\n  API_KEY=… PG_DSN=… probe run examples/preflight.toml --format text\nSee docs/probe.md for the file format.")]
+    #[command(
+        after_help = "Example:\n  API_KEY=… PG_DSN=… probe run examples/preflight.toml --format text\nSee docs/probe.md for the file format."
+    )]
     Run(RunArgs),
 }
 
@@ -261,7 +273,11 @@ pub fn headers(raw: &[String]) -> Result<Vec<(String, String)>, String> {
         if let Some(path) = h.strip_prefix('@') {
             let text = std::fs::read_to_string(path)
                 .map_err(|e| format!("--header @{path}: cannot read: {e}"))?;
-            for line in text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
+            for line in text
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            {
                 out.push(parse_header(line)?);
             }
         } else {
@@ -401,8 +417,17 @@ mod tests {
     #[test]
     fn flags_become_a_plan() {
         let cli = Cli::try_parse_from([
-            "probe", "http", "http://127.0.0.1:1/health", "--header", "X-API-Key: cli-secret-9",
-            "--expect-status", "200,204", "--timeout", "3s", "--name", "api",
+            "probe",
+            "http",
+            "http://127.0.0.1:1/health",
+            "--header",
+            "X-API-Key: cli-secret-9",
+            "--expect-status",
+            "200,204",
+            "--timeout",
+            "3s",
+            "--name",
+            "api",
         ])
         .unwrap();
         let p = plan(cli).unwrap();

@@ -188,7 +188,10 @@ impl Entry {
         add(self.crit_days.is_some(), "crit_days");
         add(self.query.is_some(), "query");
         add(self.max_connections_used.is_some(), "max_connections_used");
-        add(self.warn_connections_used.is_some(), "warn_connections_used");
+        add(
+            self.warn_connections_used.is_some(),
+            "warn_connections_used",
+        );
         add(self.max_age.is_some(), "max_age");
         add(self.warn_age.is_some(), "warn_age");
         add(self.min_size.is_some(), "min_size");
@@ -202,8 +205,19 @@ fn allowed(kind: Kind) -> (&'static str, &'static [&'static str]) {
         Kind::Http => (
             "url",
             &[
-                "url", "method", "headers", "body", "expect_status", "body_contains", "json_path",
-                "equals", "max_latency", "crit_latency", "follow", "ca", "insecure",
+                "url",
+                "method",
+                "headers",
+                "body",
+                "expect_status",
+                "body_contains",
+                "json_path",
+                "equals",
+                "max_latency",
+                "crit_latency",
+                "follow",
+                "ca",
+                "insecure",
             ],
         ),
         Kind::Tcp => ("address", &["address"]),
@@ -213,7 +227,12 @@ fn allowed(kind: Kind) -> (&'static str, &'static [&'static str]) {
         ),
         Kind::Postgres => (
             "dsn",
-            &["dsn", "query", "max_connections_used", "warn_connections_used"],
+            &[
+                "dsn",
+                "query",
+                "max_connections_used",
+                "warn_connections_used",
+            ],
         ),
         Kind::Redis => ("url", &["url"]),
         Kind::Prometheus => ("url", &["url", "query", "headers", "ca", "insecure"]),
@@ -309,7 +328,10 @@ pub fn plan(args: &RunArgs, flags: &TimingArgs, format: Format) -> Result<Plan, 
             return Err(err(at("name"), "check name is empty".into()));
         }
         if seen.contains(&name) {
-            return Err(err(at("name"), format!("check name `{name}` is used twice")));
+            return Err(err(
+                at("name"),
+                format!("check name `{name}` is used twice"),
+            ));
         }
         seen.push(name);
         let kind = kind_name(e.kind);
@@ -355,7 +377,9 @@ pub fn plan(args: &RunArgs, flags: &TimingArgs, format: Format) -> Result<Plan, 
                     headers: headers()?,
                     body: e.body.clone(),
                     expect: match &e.expect_status {
-                        Some(x) => StatusMatch::parse(&x.text()).map_err(|m| bad("expect_status", m))?,
+                        Some(x) => {
+                            StatusMatch::parse(&x.text()).map_err(|m| bad("expect_status", m))?
+                        }
                         None => StatusMatch::default(),
                     },
                     body_contains: match &e.body_contains {

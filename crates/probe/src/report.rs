@@ -59,10 +59,7 @@ pub fn summary(run: &Run, plan: &Plan, results: &[CheckResult]) -> (Status, Valu
             .map(|r| r.check.name.as_str())
             .collect()
     };
-    fields.insert(
-        "failing".into(),
-        json!(names(&|s| s >= Status::Unknown)),
-    );
+    fields.insert("failing".into(), json!(names(&|s| s >= Status::Unknown)));
     fields.insert("degraded".into(), json!(names(&|s| s == Status::Warning)));
     fields.insert(
         "checks".into(),
@@ -180,11 +177,7 @@ pub fn prom(results: &[CheckResult]) -> String {
             "The check's status as an exit code: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.",
             r.outcome.status.exit_code() as f64,
         ));
-        all.push(base(
-            "probe_attempts",
-            "Attempts made.",
-            r.attempts as f64,
-        ));
+        all.push(base("probe_attempts", "Attempts made.", r.attempts as f64));
         for m in &r.outcome.metrics {
             let mut labels = vec![("check", check.clone())];
             labels.extend(m.labels.iter().cloned());
@@ -207,7 +200,8 @@ pub fn prom(results: &[CheckResult]) -> String {
     for name in order {
         for s in all.iter().filter(|s| s.name == name) {
             p.header(s.name, "gauge", s.help);
-            let labels: Vec<(&str, &str)> = s.labels.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let labels: Vec<(&str, &str)> =
+                s.labels.iter().map(|(k, v)| (*k, v.as_str())).collect();
             p.sample(s.name, &labels, s.value);
         }
     }

@@ -83,9 +83,17 @@ fn gunzip(path: &PathBuf, deadline: &Deadline) -> Result<u64, String> {
             Ok(n) => total += n as u64,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
             Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
-                return Err(format!("truncated after {} uncompressed", human_size(total)));
+                return Err(format!(
+                    "truncated after {} uncompressed",
+                    human_size(total)
+                ));
             }
-            Err(e) => return Err(format!("corrupt after {} uncompressed: {e}", human_size(total))),
+            Err(e) => {
+                return Err(format!(
+                    "corrupt after {} uncompressed: {e}",
+                    human_size(total)
+                ));
+            }
         }
     }
 }
@@ -110,7 +118,9 @@ pub fn probe(spec: &FileSpec, limit: Duration) -> Outcome {
                 continue;
             }
         };
-        let Ok(meta) = std::fs::metadata(&path) else { continue };
+        let Ok(meta) = std::fs::metadata(&path) else {
+            continue;
+        };
         if !meta.is_file() {
             continue;
         }
@@ -133,10 +143,16 @@ pub fn probe(spec: &FileSpec, limit: Duration) -> Outcome {
     let age_s = age.as_secs();
     let mut v = Verdict::default();
     if let Some(min) = spec.min_size.filter(|m| size < *m) {
-        v.add(Status::Critical, format!("smaller than {}", human_size(min)));
+        v.add(
+            Status::Critical,
+            format!("smaller than {}", human_size(min)),
+        );
     }
     if let Some(max) = spec.max_age.filter(|m| age > *m) {
-        v.add(Status::Critical, format!("older than {}", human_duration(max)));
+        v.add(
+            Status::Critical,
+            format!("older than {}", human_duration(max)),
+        );
     } else if let Some(w) = spec.warn_age.filter(|w| age > *w) {
         v.add(Status::Warning, format!("older than {}", human_duration(w)));
     }
@@ -173,8 +189,16 @@ pub fn probe(spec: &FileSpec, limit: Duration) -> Outcome {
             o.set("uncompressed_bytes", n);
         }
     }
-    o.metric("probe_file_matches", "Files matching the glob.", matches as f64);
-    o.metric("probe_file_size_bytes", "Size of the newest match, in bytes.", size as f64);
+    o.metric(
+        "probe_file_matches",
+        "Files matching the glob.",
+        matches as f64,
+    );
+    o.metric(
+        "probe_file_size_bytes",
+        "Size of the newest match, in bytes.",
+        size as f64,
+    );
     o.metric(
         "probe_file_age_seconds",
         "Age of the newest match (since its mtime), in seconds.",
@@ -182,7 +206,6 @@ pub fn probe(spec: &FileSpec, limit: Duration) -> Outcome {
     );
     o
 }
-
 
 #[cfg(test)]
 mod tests {

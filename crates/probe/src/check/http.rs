@@ -158,13 +158,20 @@ impl StatusMatch {
     pub fn parse(s: &str) -> Result<Self, String> {
         let mut ranges = Vec::new();
         for part in s.split([',', '|']).map(str::trim).filter(|p| !p.is_empty()) {
-            let bad = || format!("--expect-status '{s}': '{part}' is not a code (200), class (2xx) or range (200-299)");
+            let bad = || {
+                format!(
+                    "--expect-status '{s}': '{part}' is not a code (200), class (2xx) or range (200-299)"
+                )
+            };
             let lower = part.to_ascii_lowercase();
             let r = if let Some(d) = lower.strip_suffix("xx") {
                 let d: u16 = d.parse().map_err(|_| bad())?;
                 (d * 100, d * 100 + 99)
             } else if let Some((a, b)) = part.split_once('-') {
-                (a.trim().parse().map_err(|_| bad())?, b.trim().parse().map_err(|_| bad())?)
+                (
+                    a.trim().parse().map_err(|_| bad())?,
+                    b.trim().parse().map_err(|_| bad())?,
+                )
             } else {
                 let c: u16 = part.parse().map_err(|_| bad())?;
                 (c, c)
@@ -196,11 +203,18 @@ impl StatusMatch {
 
 /// Parse `Name: value` (a header as curl takes it).
 pub fn parse_header(s: &str) -> Result<(String, String), String> {
-    let (name, value) = s
-        .split_once(':')
-        .ok_or_else(|| format!("--header '{}': want 'Name: value'", golive_core::redact::apply(s)))?;
+    let (name, value) = s.split_once(':').ok_or_else(|| {
+        format!(
+            "--header '{}': want 'Name: value'",
+            golive_core::redact::apply(s)
+        )
+    })?;
     let name = name.trim();
-    if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)) {
+    if name.is_empty()
+        || !name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+    {
         return Err(format!("--header: '{name}' is not a valid header name"));
     }
     let value = value.trim();
@@ -238,12 +252,20 @@ impl HttpSpec {
     }
 
     fn https(&self) -> bool {
-        self.url.get(..8).is_some_and(|p| p.eq_ignore_ascii_case("https://"))
+        self.url
+            .get(..8)
+            .is_some_and(|p| p.eq_ignore_ascii_case("https://"))
     }
 }
 
 /// Build an agent for one attempt within `limit`.
-pub fn agent(limit: Duration, follow: bool, https: bool, insecure: bool, roots: &Roots) -> ureq::Agent {
+pub fn agent(
+    limit: Duration,
+    follow: bool,
+    https: bool,
+    insecure: bool,
+    roots: &Roots,
+) -> ureq::Agent {
     let mut b = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .max_redirects(if follow { 10 } else { 0 })
@@ -268,6 +290,14 @@ pub fn describe_error(e: &ureq::Error, limit: Duration) -> (String, &'static str
             "timeout",
         ),
         ureq::Error::HostNotFound => ("cannot resolve the host".into(), "dns"),
+        ureq::Error::Io(io)
+            if io
+                .get_ref()
+                .is_some_and(|inner| inner.downcast_ref::<rustls::Error>().is_some()) =>
+        {
+            let inner = io.get_ref().map(|i| i.to_string()).unwrap_or_default();
+            (format!("TLS: {inner}"), "tls")
+        }
         ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::ConnectionRefused => {
             ("connection refused".into(), "connection_refused")
         }
@@ -326,9 +356,15 @@ pub fn probe(spec: &HttpSpec, limit: Duration) -> Outcome {
         let timeout = e.kind() == std::io::ErrorKind::TimedOut
             || e.to_string().to_ascii_lowercase().contains("timeout");
         let msg = if timeout {
-            format!("HTTP {code}, but the body did not arrive within {} (timed out)", human_duration(limit))
+            format!(
+                "HTTP {code}, but the body did not arrive within {} (timed out)",
+                human_duration(limit)
+            )
         } else {
-            format!("HTTP {code}, but reading the body failed: {}", error_chain(&e))
+            format!(
+                "HTTP {code}, but reading the body failed: {}",
+                error_chain(&e)
+            )
         };
         return base_figures(Outcome::critical(msg), spec, https)
             .with("status_code", code)
@@ -372,9 +408,15 @@ pub fn probe(spec: &HttpSpec, limit: Duration) -> Outcome {
         }
     }
     if let Some(c) = spec.crit_latency.filter(|c| took > *c) {
-        v.add(Status::Critical, format!("slower than {}", human_duration(c)));
+        v.add(
+            Status::Critical,
+            format!("slower than {}", human_duration(c)),
+        );
     } else if let Some(w) = spec.max_latency.filter(|w| took > *w) {
-        v.add(Status::Warning, format!("slower than {}", human_duration(w)));
+        v.add(
+            Status::Warning,
+            format!("slower than {}", human_duration(w)),
+        );
     }
 
     let base = format!("HTTP {code} in {}", human_duration(took));

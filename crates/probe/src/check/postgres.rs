@@ -88,7 +88,10 @@ fn describe(e: &postgres::Error, limit: Duration) -> (String, &'static str) {
             _ => "server",
         };
         let msg = if kind == "timeout" {
-            format!("query cancelled after {} (timed out)", human_duration(limit))
+            format!(
+                "query cancelled after {} (timed out)",
+                human_duration(limit)
+            )
         } else {
             format!("{}: {}", db.severity(), db.message())
         };
@@ -201,7 +204,10 @@ pub fn probe(spec: &PostgresSpec, limit: Duration) -> Outcome {
 
     let mut base = format!(
         "PostgreSQL{} answered in {}",
-        version.as_deref().map(|s| format!(" {s}")).unwrap_or_default(),
+        version
+            .as_deref()
+            .map(|s| format!(" {s}"))
+            .unwrap_or_default(),
         human_duration(total)
     );
     if let (Some((used, max, _)), Some(p)) = (conns, pct) {

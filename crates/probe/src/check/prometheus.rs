@@ -114,12 +114,22 @@ fn percent_encode(s: &str) -> String {
 }
 
 /// GET `url` within what is left of `deadline`: (status, body).
-fn get(spec: &PrometheusSpec, url: &str, deadline: &Deadline, limit: Duration) -> Result<(u16, Vec<u8>), (String, &'static str)> {
+fn get(
+    spec: &PrometheusSpec,
+    url: &str,
+    deadline: &Deadline,
+    limit: Duration,
+) -> Result<(u16, Vec<u8>), (String, &'static str)> {
     let left = deadline.cap(limit);
     if left.is_zero() {
-        return Err((format!("no answer within {} (timed out)", human_duration(limit)), "timeout"));
+        return Err((
+            format!("no answer within {} (timed out)", human_duration(limit)),
+            "timeout",
+        ));
     }
-    let https = url.get(..8).is_some_and(|p| p.eq_ignore_ascii_case("https://"));
+    let https = url
+        .get(..8)
+        .is_some_and(|p| p.eq_ignore_ascii_case("https://"));
     let agent = super::http::agent(left, false, https, spec.insecure, &spec.roots);
     let mut req = ureq::http::Request::builder().method("GET").uri(url);
     for (k, v) in &spec.headers {
@@ -179,8 +189,15 @@ fn sample_value(v: &Value) -> Option<f64> {
 pub fn probe(spec: &PrometheusSpec, limit: Duration) -> Outcome {
     let deadline = Deadline::after(limit);
     let t0 = Instant::now();
-    let url = format!("{}/api/v1/query?query={}", spec.base, percent_encode(&spec.query));
-    let with_base = |o: Outcome| o.with("url", spec.display.clone()).with("query", spec.query.clone());
+    let url = format!(
+        "{}/api/v1/query?query={}",
+        spec.base,
+        percent_encode(&spec.query)
+    );
+    let with_base = |o: Outcome| {
+        o.with("url", spec.display.clone())
+            .with("query", spec.query.clone())
+    };
     let (code, body) = match get(spec, &url, &deadline, limit) {
         Ok(r) => r,
         Err((msg, kind)) => return with_base(Outcome::critical(msg)).with("error", kind),
@@ -262,9 +279,7 @@ pub fn probe(spec: &PrometheusSpec, limit: Duration) -> Outcome {
             let target = targets.as_ref().and_then(|t| {
                 t["data"]["activeTargets"].as_array()?.iter().find(|t| {
                     t["labels"]["instance"] == s.labels.get("instance").cloned().unwrap_or_default()
-                        && s.labels
-                            .get("job")
-                            .is_none_or(|j| &t["labels"]["job"] == j)
+                        && s.labels.get("job").is_none_or(|j| &t["labels"]["job"] == j)
                 })
             });
             let mut name = s.name();
@@ -289,7 +304,11 @@ pub fn probe(spec: &PrometheusSpec, limit: Duration) -> Outcome {
                 "{} of {} series {}: {}",
                 failing.len(),
                 series.len(),
-                if spec.query.trim() == "up" { "down" } else { "are 0" },
+                if spec.query.trim() == "up" {
+                    "down"
+                } else {
+                    "are 0"
+                },
                 names.join(", ")
             ),
         );
@@ -298,11 +317,19 @@ pub fn probe(spec: &PrometheusSpec, limit: Duration) -> Outcome {
         let names: Vec<String> = nan.iter().map(|s| s.name()).collect();
         v.add(
             Status::Unknown,
-            format!("{} series have no number (NaN): {}", nan.len(), names.join(", ")),
+            format!(
+                "{} series have no number (NaN): {}",
+                nan.len(),
+                names.join(", ")
+            ),
         );
     }
     let base = if spec.query.trim() == "up" {
-        format!("{} of {} targets up", series.len() - failing.len() - nan.len(), series.len())
+        format!(
+            "{} of {} targets up",
+            series.len() - failing.len() - nan.len(),
+            series.len()
+        )
     } else {
         format!(
             "{} of {} series non-zero",
@@ -345,8 +372,12 @@ mod tests {
         .unwrap();
         assert_eq!(s.base, "http://prom:9090");
         assert_eq!(s.query, "up{job=\"api\"}");
-        let s = PrometheusSpec::new("http://prom:9090/", None, vec![], Roots::System, false).unwrap();
-        assert_eq!((s.base.as_str(), s.query.as_str()), ("http://prom:9090", "up"));
+        let s =
+            PrometheusSpec::new("http://prom:9090/", None, vec![], Roots::System, false).unwrap();
+        assert_eq!(
+            (s.base.as_str(), s.query.as_str()),
+            ("http://prom:9090", "up")
+        );
     }
 
     #[test]

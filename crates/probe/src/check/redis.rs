@@ -86,8 +86,11 @@ pub fn probe(spec: &RedisSpec, limit: Duration) -> Outcome {
     let took = t0.elapsed();
     let field = |k: &str| {
         info.as_deref().and_then(|i| {
-            i.lines()
-                .find_map(|l| l.strip_prefix(k)?.strip_prefix(':').map(|v| v.trim().to_string()))
+            i.lines().find_map(|l| {
+                l.strip_prefix(k)?
+                    .strip_prefix(':')
+                    .map(|v| v.trim().to_string())
+            })
         })
     };
     let version = field("redis_version");
@@ -97,8 +100,13 @@ pub fn probe(spec: &RedisSpec, limit: Duration) -> Outcome {
         format!(
             "PONG in {}{}{}",
             human_duration(took),
-            version.as_deref().map(|v| format!(", Redis {v}")).unwrap_or_default(),
-            role.as_deref().map(|r| format!(" ({r})")).unwrap_or_default(),
+            version
+                .as_deref()
+                .map(|v| format!(", Redis {v}"))
+                .unwrap_or_default(),
+            role.as_deref()
+                .map(|r| format!(" ({r})"))
+                .unwrap_or_default(),
         ),
     )
     .with("url", spec.display.clone())

@@ -7,8 +7,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use golive_core::Status;
 use golive_core::units::human_duration;
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::client::WebPkiServerVerifier;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{DigitallySignedStruct, SignatureScheme};
 use serde_json::{Map, Value, json};
@@ -203,7 +203,10 @@ impl CertInfo {
                 json!(golive_core::rfc3339(self.not_before)),
             );
         }
-        m.insert("not_after".into(), json!(golive_core::rfc3339(self.not_after)));
+        m.insert(
+            "not_after".into(),
+            json!(golive_core::rfc3339(self.not_after)),
+        );
         m.insert("days_left".into(), json!(self.days_left(now)));
         Value::Object(m)
     }
@@ -267,7 +270,10 @@ pub fn probe(spec: &TlsSpec, limit: Duration) -> Outcome {
         let left = deadline.cap(limit);
         if left.is_zero() {
             return fail(
-                format!("no TLS handshake within {} (timed out)", human_duration(limit)),
+                format!(
+                    "no TLS handshake within {} (timed out)",
+                    human_duration(limit)
+                ),
                 "timeout",
             );
         }
@@ -280,23 +286,39 @@ pub fn probe(spec: &TlsSpec, limit: Duration) -> Outcome {
             );
             return if timeout {
                 fail(
-                    format!("no TLS handshake within {} (timed out)", human_duration(limit)),
+                    format!(
+                        "no TLS handshake within {} (timed out)",
+                        human_duration(limit)
+                    ),
                     "timeout",
                 )
             } else if e.kind() == std::io::ErrorKind::UnexpectedEof {
-                fail("the server closed the connection during the TLS handshake".into(), "handshake")
+                fail(
+                    "the server closed the connection during the TLS handshake".into(),
+                    "handshake",
+                )
             } else {
-                fail(format!("TLS handshake failed: {}", error_chain(&e)), "handshake")
+                fail(
+                    format!("TLS handshake failed: {}", error_chain(&e)),
+                    "handshake",
+                )
             };
         }
     }
     let took = t0.elapsed();
-    let version = conn.protocol_version().map(version_name).unwrap_or_default();
+    let version = conn
+        .protocol_version()
+        .map(version_name)
+        .unwrap_or_default();
     let cipher = conn
         .negotiated_cipher_suite()
         .map(|s| format!("{:?}", s.suite()))
         .unwrap_or_default();
-    let seen = recorder.seen.lock().unwrap_or_else(|p| p.into_inner()).take();
+    let seen = recorder
+        .seen
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .take();
     let Some((chain, verified)) = seen else {
         return fail("the server sent no certificate".into(), "no_certificate");
     };
@@ -309,10 +331,7 @@ pub fn probe(spec: &TlsSpec, limit: Duration) -> Outcome {
         }
     }
     let leaf = &infos[0];
-    let earliest = infos
-        .iter()
-        .min_by_key(|i| i.not_after)
-        .unwrap_or(leaf);
+    let earliest = infos.iter().min_by_key(|i| i.not_after).unwrap_or(leaf);
     let days = earliest.days_left(now);
 
     let mut v = Verdict::default();
@@ -328,7 +347,10 @@ pub fn probe(spec: &TlsSpec, limit: Duration) -> Outcome {
         format!("chain certificate {}", earliest.subject)
     };
     if days < 0 {
-        v.add(Status::Critical, format!("{which} expired {} days ago", -days));
+        v.add(
+            Status::Critical,
+            format!("{which} expired {} days ago", -days),
+        );
     } else if days < spec.crit_days as i64 {
         v.add(
             Status::Critical,
@@ -347,8 +369,13 @@ pub fn probe(spec: &TlsSpec, limit: Duration) -> Outcome {
     let base = format!(
         "{version} to {}, certificate for {} expires {} ({leaf_days} days)",
         spec.server_name,
-        leaf.sans.first().cloned().unwrap_or_else(|| leaf.subject.clone()),
-        golive_core::rfc3339(leaf.not_after).get(..10).unwrap_or_default(),
+        leaf.sans
+            .first()
+            .cloned()
+            .unwrap_or_else(|| leaf.subject.clone()),
+        golive_core::rfc3339(leaf.not_after)
+            .get(..10)
+            .unwrap_or_default(),
     );
     let mut o = v
         .outcome(&base)

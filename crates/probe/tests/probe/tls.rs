@@ -1,0 +1,312 @@
+//! `probe tls` (and https in `probe http`) against nginx serving
+//! certificates made for the test by the openssl CLI: a private CA, a valid
+//! leaf, one expiring in three days and one for another host name.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use testkit::{Nginx, SilentListener};
+
+use crate::{check, probe, within};
+
+struct Pki {
+    dir: tempfile::TempDir,
+}
+
+impl Pki {
+    fn path(&self, f: &str) -> PathBuf {
+        self.dir.path().join(f)
+    }
+    fn ca(&self) -> String {
+        self.path("ca.pem").display().to_string()
+    }
+}
+
+fn openssl(dir: &Path, args: &[&str]) {
+    let bin = testkit::require("openssl", "openssl");
+    testkit::process::run("openssl", Command::new(bin).current_dir(dir).args(args));
+}
+
+/// A CA and three leaves signed by it: `valid` (90 days, localhost and
+/// 127.0.0.1), `soon` (3 days) and `other` (valid, for other.example only).
+fn pki() -> Pki {
+    let dir = testkit::temp_dir("probe-pki");
+    let d = dir.path();
+    testkit::write(
+        &d.join("ca.cnf"),
+        "[req]\ndistinguished_name=dn\nx509_extensions=v3_ca\nprompt=no\n[dn]\nCN=golive test CA\n[v3_ca]\nbasicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash\n",
+    );
+    openssl(
+        d,
+        &[
+            "req",
+            "-x509",
+            "-new",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.pem",
+            "-days",
+            "365",
+            "-config",
+            "ca.cnf",
+        ],
+    );
+    for (name, days, san) in [
+        ("valid", "90", "DNS:localhost,IP:127.0.0.1"),
+        ("soon", "3", "DNS:localhost,IP:127.0.0.1"),
+        ("other", "90", "DNS:other.example"),
+    ] {
+        testkit::write(
+            &d.join(format!("{name}.ext")),
+            &format!(
+                "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\nsubjectAltName={san}\n"
+            ),
+        );
+        openssl(
+            d,
+            &[
+                "req",
+                "-new",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:prime256v1",
+                "-nodes",
+                "-keyout",
+                &format!("{name}.key"),
+                "-out",
+                &format!("{name}.csr"),
+                "-subj",
+                &format!("/CN={name}.golive.test"),
+            ],
+        );
+        openssl(
+            d,
+            &[
+                "x509",
+                "-req",
+                "-in",
+                &format!("{name}.csr"),
+                "-CA",
+                "ca.pem",
+                "-CAkey",
+                "ca.key",
+                "-CAcreateserial",
+                "-days",
+                days,
+                "-extfile",
+                &format!("{name}.ext"),
+                "-out",
+                &format!("{name}.pem"),
+            ],
+        );
+    }
+    Pki { dir }
+}
+
+/// nginx with three TLS servers; returns it and the ports of valid, soon, other.
+fn serve(pki: &Pki) -> (Nginx, u16, u16, u16) {
+    let (soon, other) = (testkit::free_port(), testkit::free_port());
+    let d = pki.dir.path().to_path_buf();
+    let nginx = Nginx::start_http(|port, _| {
+        let server = |p: u16, name: &str| {
+            format!(
+                "server {{ listen 127.0.0.1:{p} ssl; ssl_certificate {cert}; ssl_certificate_key {key}; location / {{ return 200 'secure ok'; }} }}\n",
+                cert = d.join(format!("{name}.pem")).display(),
+                key = d.join(format!("{name}.key")).display(),
+            )
+        };
+        format!(
+            "{}{}{}",
+            server(port, "valid"),
+            server(soon, "soon"),
+            server(other, "other")
+        )
+    });
+    let port = nginx.port;
+    (nginx, port, soon, other)
+}
+
+#[test]
+fn tls_checks_pass_warn_and_fail_for_real_certificates() {
+    let pki = pki();
+    let (_nginx, valid, soon, other) = serve(&pki);
+    let ca = pki.ca();
+
+    // Valid chain and host name: OK, with the leaf described.
+    let r = probe()
+        .args(["tls", &format!("localhost:{valid}"), "--ca", &ca])
+        .run();
+    r.assert_code(0);
+    let doc = r.assert_envelope("probe");
+    let c = check(&doc);
+    assert_eq!(c["verified"], true);
+    assert_eq!(c["insecure"], false);
+    assert!(
+        c["tls_version"].as_str().unwrap().starts_with("TLS 1."),
+        "{c}"
+    );
+    let days = c["days_left"].as_i64().unwrap();
+    assert!((88..=90).contains(&days), "{c}");
+    assert_eq!(c["leaf"]["subject"], "CN=valid.golive.test");
+    assert_eq!(c["leaf"]["issuer"], "CN=golive test CA");
+    assert_eq!(
+        c["leaf"]["sans"],
+        serde_json::json!(["localhost", "127.0.0.1"])
+    );
+    assert!(c["leaf"]["not_after"].as_str().unwrap().ends_with('Z'));
+    assert_eq!(c["earliest"]["subject"], "CN=valid.golive.test");
+
+    // An IP address is verified against the IP SAN.
+    probe()
+        .args(["tls", &format!("127.0.0.1:{valid}"), "--ca", &ca])
+        .run()
+        .assert_code(0);
+
+    // Not trusted by the system roots: CRITICAL, saying why.
+    let r = probe().args(["tls", &format!("localhost:{valid}")]).run();
+    r.assert_code(2);
+    let c = check(&r.json()).clone();
+    assert_eq!(c["verified"], false);
+    assert!(
+        c["message"].as_str().unwrap().contains("not trusted"),
+        "{c}"
+    );
+
+    // --insecure: explicit, shown, and the dates still judged.
+    let r = probe()
+        .args(["tls", &format!("localhost:{valid}"), "--insecure"])
+        .run();
+    r.assert_code(0);
+    let c = check(&r.json()).clone();
+    assert_eq!(c["insecure"], true);
+    assert_eq!(c["verified"], false);
+    assert!(c["message"].as_str().unwrap().contains("--insecure"), "{c}");
+
+    // Expiring in 3 days: CRITICAL under the default 7, WARNING with --crit-days 2.
+    let r = probe()
+        .args(["tls", &format!("localhost:{soon}"), "--ca", &ca])
+        .run();
+    r.assert_code(2);
+    assert!(
+        check(&r.json())["message"]
+            .as_str()
+            .unwrap()
+            .contains("expires in 2 days")
+            || check(&r.json())["message"]
+                .as_str()
+                .unwrap()
+                .contains("expires in 3 days"),
+        "{}",
+        r.stdout
+    );
+    probe()
+        .args([
+            "tls",
+            &format!("localhost:{soon}"),
+            "--ca",
+            &ca,
+            "--crit-days",
+            "2",
+        ])
+        .run()
+        .assert_code(1);
+
+    // Certificate for another name: CRITICAL; with --sni that name, OK.
+    let r = probe()
+        .args(["tls", &format!("localhost:{other}"), "--ca", &ca])
+        .run();
+    r.assert_code(2);
+    let msg = check(&r.json())["verify_error"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(msg.contains("not valid for name"), "{msg}");
+    probe()
+        .args([
+            "tls",
+            &format!("127.0.0.1:{other}"),
+            "--ca",
+            &ca,
+            "--sni",
+            "other.example",
+        ])
+        .run()
+        .assert_code(0);
+
+    // prom: blackbox's name for the earliest expiry.
+    let r = probe()
+        .args([
+            "tls",
+            &format!("localhost:{valid}"),
+            "--ca",
+            &ca,
+            "--format",
+            "prom",
+            "--name",
+            "edge",
+        ])
+        .run();
+    r.assert_code(0);
+    assert!(
+        r.stdout
+            .contains("probe_ssl_earliest_cert_expiry{check=\"edge\"} 1"),
+        "{}",
+        r.stdout
+    );
+}
+
+#[test]
+fn https_requests_verify_against_the_given_ca() {
+    let pki = pki();
+    let (_nginx, valid, _, other) = serve(&pki);
+    let ca = pki.ca();
+    let r = probe()
+        .args([
+            "http",
+            &format!("https://localhost:{valid}/"),
+            "--ca",
+            &ca,
+            "--body-contains",
+            "secure ok",
+        ])
+        .run();
+    r.assert_code(0);
+    let c = check(&r.json()).clone();
+    assert_eq!(c["insecure"], false);
+    // Untrusted without the CA, host name mismatch with it.
+    probe()
+        .args(["http", &format!("https://localhost:{valid}/")])
+        .run()
+        .assert_code(2);
+    let r = probe()
+        .args(["http", &format!("https://localhost:{other}/"), "--ca", &ca])
+        .run();
+    r.assert_code(2);
+    assert_eq!(check(&r.json())["error"], "tls", "{}", r.stdout);
+    // --insecure is explicit and shows.
+    let r = probe()
+        .args(["http", &format!("https://localhost:{other}/"), "-k"])
+        .run();
+    r.assert_code(0);
+    assert_eq!(check(&r.json())["insecure"], true);
+}
+
+#[test]
+fn a_silent_tls_server_fails_within_the_timeout() {
+    let silent = SilentListener::start();
+    let timeout = Duration::from_millis(800);
+    let r = probe()
+        .args(["tls", &silent.addr().to_string(), "--timeout", "800ms"])
+        .run();
+    r.assert_code(2);
+    assert!(r.elapsed <= within(timeout), "took {:?}", r.elapsed);
+    assert_eq!(check(&r.json())["error"], "timeout");
+}
