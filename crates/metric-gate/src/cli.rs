@@ -69,7 +69,12 @@ struct SourceArgs {
     #[arg(long, env = "METRIC_GATE_PROMETHEUS", value_name = "URL")]
     prometheus: Option<String>,
     /// Rules file (TOML).
-    #[arg(long, env = "METRIC_GATE_RULES", value_name = "FILE.toml", conflicts_with = "query")]
+    #[arg(
+        long,
+        env = "METRIC_GATE_RULES",
+        value_name = "FILE.toml",
+        conflicts_with = "query"
+    )]
     rules: Option<PathBuf>,
     /// One PromQL expression to judge (instead of --rules).
     #[arg(long, value_name = "EXPR")]
@@ -181,7 +186,8 @@ pub fn config(args: Vec<OsString>) -> Result<Config, std::process::ExitCode> {
         .try_get_matches_from(args)
         .ok()
         .map(|m| {
-            let given = |m: &clap::ArgMatches| m.value_source("format") == Some(ValueSource::CommandLine);
+            let given =
+                |m: &clap::ArgMatches| m.value_source("format") == Some(ValueSource::CommandLine);
             given(&m) || m.subcommand().is_some_and(|(_, sub)| given(sub))
         })
         .unwrap_or(false);
@@ -193,7 +199,9 @@ fn build(cli: Cli, format_given: bool) -> Result<Config, Error> {
         Cmd::Check(c) => (c.src, c.at, None),
         Cmd::Watch(w) => {
             if w.interval.is_zero() || w.duration.is_zero() {
-                return Err(Error::usage("--interval and --duration must be above zero (see --help)"));
+                return Err(Error::usage(
+                    "--interval and --duration must be above zero (see --help)",
+                ));
             }
             let wc = WatchConfig {
                 interval: w.interval,
@@ -215,7 +223,9 @@ fn build(cli: Cli, format_given: bool) -> Result<Config, Error> {
         }
         (None, Some(q)) => {
             if src.warn.is_none() && src.critical.is_none() {
-                return Err(Error::usage("--query needs --warn or --critical (see --help)"));
+                return Err(Error::usage(
+                    "--query needs --warn or --critical (see --help)",
+                ));
             }
             let rule = rules::ad_hoc(
                 AdHoc {
@@ -255,7 +265,10 @@ fn build(cli: Cli, format_given: bool) -> Result<Config, Error> {
         insecure: src.insecure,
     };
     // Secrets are known from here on: nothing printed may show them.
-    for s in [&endpoint.password, &endpoint.bearer_token].into_iter().flatten() {
+    for s in [&endpoint.password, &endpoint.bearer_token]
+        .into_iter()
+        .flatten()
+    {
         redact::register(s);
     }
     for (k, v) in &endpoint.headers {
@@ -292,8 +305,19 @@ mod tests {
     #[test]
     fn ad_hoc_spelling_from_the_issue() {
         let c = cfg(&[
-            "check", "--prometheus", "http://p:9090", "--query", "up", "--warn", "> 0.01", "--critical", "> 0.05",
-            "--for", "2m", "--name", "err",
+            "check",
+            "--prometheus",
+            "http://p:9090",
+            "--query",
+            "up",
+            "--warn",
+            "> 0.01",
+            "--critical",
+            "> 0.05",
+            "--for",
+            "2m",
+            "--name",
+            "err",
         ])
         .unwrap();
         assert_eq!(c.rules[0].name, "err");
@@ -303,7 +327,16 @@ mod tests {
 
     #[test]
     fn negative_thresholds_are_values_not_flags() {
-        let c = cfg(&["check", "--prometheus", "http://p", "--query", "x", "--warn", "-1..1"]).unwrap();
+        let c = cfg(&[
+            "check",
+            "--prometheus",
+            "http://p",
+            "--query",
+            "x",
+            "--warn",
+            "-1..1",
+        ])
+        .unwrap();
         assert!(c.rules[0].warn.is_some());
     }
 
@@ -311,27 +344,76 @@ mod tests {
     fn missing_pieces_are_usage_errors() {
         assert!(cfg(&["check", "--prometheus", "http://p"]).is_err());
         assert!(cfg(&["check", "--prometheus", "http://p", "--query", "up"]).is_err());
-        assert!(cfg(&["check", "--query", "up", "--warn", "> 1"]).is_err(), "no URL");
-        assert!(cfg(&["watch", "--prometheus", "http://p", "--query", "up", "--warn", "> 1"]).is_err(), "no --duration");
-        let e = cfg(&["check", "--prometheus", "http://p", "--query", "up", "--warn", "> 1", "--timeout", "5"]);
+        assert!(
+            cfg(&["check", "--query", "up", "--warn", "> 1"]).is_err(),
+            "no URL"
+        );
+        assert!(
+            cfg(&[
+                "watch",
+                "--prometheus",
+                "http://p",
+                "--query",
+                "up",
+                "--warn",
+                "> 1"
+            ])
+            .is_err(),
+            "no --duration"
+        );
+        let e = cfg(&[
+            "check",
+            "--prometheus",
+            "http://p",
+            "--query",
+            "up",
+            "--warn",
+            "> 1",
+            "--timeout",
+            "5",
+        ]);
         assert!(e.is_err());
     }
 
     #[test]
     fn format_given_is_detected() {
         let c = config(
-            ["metric-gate", "watch", "--prometheus", "http://p", "--query", "x", "--warn", "> 1", "--duration", "1s", "--format", "json"]
-                .iter()
-                .map(OsString::from)
-                .collect(),
+            [
+                "metric-gate",
+                "watch",
+                "--prometheus",
+                "http://p",
+                "--query",
+                "x",
+                "--warn",
+                "> 1",
+                "--duration",
+                "1s",
+                "--format",
+                "json",
+            ]
+            .iter()
+            .map(OsString::from)
+            .collect(),
         )
         .unwrap();
         assert!(c.format_given);
         let c = config(
-            ["metric-gate", "watch", "--prometheus", "http://p", "--query", "x", "--warn", "> 1", "--duration", "1s"]
-                .iter()
-                .map(OsString::from)
-                .collect(),
+            [
+                "metric-gate",
+                "watch",
+                "--prometheus",
+                "http://p",
+                "--query",
+                "x",
+                "--warn",
+                "> 1",
+                "--duration",
+                "1s",
+            ]
+            .iter()
+            .map(OsString::from)
+            .collect(),
         )
         .unwrap();
         assert!(!c.format_given);

@@ -100,7 +100,8 @@ impl Threshold {
         if text.is_empty() {
             return Err(format!("empty condition; {hint}"));
         }
-        let (cond, unit) = parse_cond(&text).map_err(|e| format!("invalid condition '{text}': {e}; {hint}"))?;
+        let (cond, unit) =
+            parse_cond(&text).map_err(|e| format!("invalid condition '{text}': {e}; {hint}"))?;
         Ok(Threshold { cond, text, unit })
     }
 
@@ -158,7 +159,14 @@ fn parse_cond(t: &str) -> Result<(Condition, Unit), String> {
             return Err("'outside' takes a range, e.g. outside 0.1..0.5".into());
         }
         let (lo, hi, unit) = parse_range(rest.trim())?;
-        return Ok((Condition::Range { lo, hi, inside: false }, unit));
+        return Ok((
+            Condition::Range {
+                lo,
+                hi,
+                inside: false,
+            },
+            unit,
+        ));
     }
     let ops = [
         (">=", Op::Ge),
@@ -180,7 +188,14 @@ fn parse_cond(t: &str) -> Result<(Condition, Unit), String> {
     }
     if t.contains("..") {
         let (lo, hi, unit) = parse_range(t)?;
-        return Ok((Condition::Range { lo, hi, inside: true }, unit));
+        return Ok((
+            Condition::Range {
+                lo,
+                hi,
+                inside: true,
+            },
+            unit,
+        ));
     }
     if t.starts_with('=') {
         return Err("use '==' to compare for equality".into());
@@ -218,7 +233,9 @@ fn parse_range(s: &str) -> Result<(f64, f64, Unit), String> {
     let (lo, unit) = parse_number(a.trim())?;
     let (hi, _) = parse_number(b.trim())?;
     if lo > hi {
-        return Err(format!("range {lo}..{hi} is empty (lower bound above upper)"));
+        return Err(format!(
+            "range {lo}..{hi} is empty (lower bound above upper)"
+        ));
     }
     Ok((lo, hi, unit))
 }
@@ -274,7 +291,11 @@ pub fn fmt_num(v: f64) -> String {
         return "NaN".into();
     }
     if v.is_infinite() {
-        return if v > 0.0 { "+Inf".into() } else { "-Inf".into() };
+        return if v > 0.0 {
+            "+Inf".into()
+        } else {
+            "-Inf".into()
+        };
     }
     if v == v.trunc() && v.abs() < 1e15 {
         return format!("{}", v as i64);
@@ -361,7 +382,9 @@ mod tests {
 
     #[test]
     fn bad_conditions_explain() {
-        for bad in ["", "0.05", "= 1", "> abc", "> 5m", "outside", "> NaN", "> inf"] {
+        for bad in [
+            "", "0.05", "= 1", "> abc", "> 5m", "outside", "> NaN", "> inf",
+        ] {
             let e = Threshold::parse(bad).unwrap_err();
             assert!(e.contains("want e.g."), "{bad}: {e}");
         }

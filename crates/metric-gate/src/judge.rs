@@ -153,7 +153,12 @@ pub fn evaluate(rule: &Rule, client: &Client, at_ms: i64, deadline: &Deadline) -
 
     if main.series.is_empty() {
         out.status = rule.on_no_data.status();
-        out.message = with_fallback("query returned no series", rule.on_no_data, Fallback::Unknown, "on_no_data");
+        out.message = with_fallback(
+            "query returned no series",
+            rule.on_no_data,
+            Fallback::Unknown,
+            "on_no_data",
+        );
         return out;
     }
 
@@ -187,8 +192,11 @@ pub fn evaluate(rule: &Rule, client: &Client, at_ms: i64, deadline: &Deadline) -
     out.status = Status::merge(out.series.iter().map(|s| s.status));
     let w = &out.series[worst];
     let mut msg = w.message.clone();
-    if !w.labels.is_empty() {
-        msg.push_str(&format!(" on {}", fmt_labels(&w.labels)));
+    // The metric name is in the query already; the labels tell series apart.
+    let mut labels = w.labels.clone();
+    labels.remove("__name__");
+    if !labels.is_empty() {
+        msg.push_str(&format!(" on {}", fmt_labels(&labels)));
     }
     if out.series.len() > 1 {
         let mut counts: Vec<String> = Vec::new();
@@ -231,7 +239,10 @@ fn with_fallback(what: &str, got: Fallback, default: Fallback, key: &str) -> Str
 
 /// The baseline series for a series: the only one, or the one with the same
 /// labels.
-fn match_baseline<'a>(a: &'a Answer, labels: &BTreeMap<String, String>) -> Result<&'a Series, String> {
+fn match_baseline<'a>(
+    a: &'a Answer,
+    labels: &BTreeMap<String, String>,
+) -> Result<&'a Series, String> {
     match a.series.len() {
         0 => Err("baseline query returned no series".into()),
         1 => Ok(&a.series[0]),
@@ -274,6 +285,7 @@ impl Frame<'_> {
             let m: HashMap<i64, f64> = s.points.iter().copied().collect();
             self.expected.iter().map(|t| m.get(t).copied()).collect()
         };
+        let mut raw_now_base = None;
         let (baselines, base_err): (Vec<Option<f64>>, Option<String>) = match &base {
             None => (vec![None; values.len()], None),
             Some(Err(e)) => (vec![None; values.len()], Some(e.clone())),
@@ -284,9 +296,18 @@ impl Frame<'_> {
                     let m: HashMap<i64, f64> = b.points.iter().copied().collect();
                     self.expected.iter().map(|t| m.get(t).copied()).collect()
                 };
+                raw_now_base = raw[0];
                 let floored = raw
                     .iter()
-                    .map(|v| v.map(|x| if x.is_finite() { x.max(rule.baseline_floor) } else { x }))
+                    .map(|v| {
+                        v.map(|x| {
+                            if x.is_finite() {
+                                x.max(rule.baseline_floor)
+                            } else {
+                                x
+                            }
+                        })
+                    })
                     .collect();
                 (floored, None)
             }
@@ -315,23 +336,36 @@ impl Frame<'_> {
                 all: held == k,
             }
         };
-        let crit = rule.critical.as_ref().map(|t| (t, check(t, rule.critical_for)));
+        let crit = rule
+            .critical
+            .as_ref()
+            .map(|t| (t, check(t, rule.critical_for)));
         let warn = rule.warn.as_ref().map(|t| (t, check(t, rule.warn_for)));
 
         let missing = values.iter().filter(|v| v.is_none()).count();
-        let non_finite: Vec<f64> = values.iter().flatten().copied().filter(|v| !v.is_finite()).collect();
+        let non_finite: Vec<f64> = values
+            .iter()
+            .flatten()
+            .copied()
+            .filter(|v| !v.is_finite())
+            .collect();
         let needs_base = [&rule.warn, &rule.critical]
             .iter()
             .any(|t| t.as_ref().is_some_and(Threshold::is_relative));
         let base_missing = if needs_base {
-            baselines.iter().filter(|b| !b.is_some_and(f64::is_finite)).count()
+            baselines
+                .iter()
+                .filter(|b| !b.is_some_and(f64::is_finite))
+                .count()
         } else {
             0
         };
         let bad_points = values
             .iter()
             .zip(&baselines)
-            .filter(|(v, b)| !v.is_some_and(f64::is_finite) || (needs_base && !b.is_some_and(|x| x.is_finite())))
+            .filter(|(v, b)| {
+                !v.is_some_and(f64::is_finite) || (needs_base && !b.is_some_and(|x| x.is_finite()))
+            })
             .count();
 
         let window_text = |w: Duration| {
@@ -341,14 +375,30 @@ impl Frame<'_> {
                 format!(" at every point for {}", human_duration(w))
             }
         };
-        let shown = |v: Option<f64>, u| v.map(|x| fmt_in(x, u)).unwrap_or_else(|| "no value".into());
+        let shown =
+            |v: Option<f64>, u| v.map(|x| fmt_in(x, u)).unwrap_or_else(|| "no value".into());
+        // "baseline 0.002 floored to 0.005" when the floor applied.
+        let base_text = |b: f64| -> String {
+            match raw_now_base {
+                Some(r) if r.is_finite() && r < b => {
+                    format!(
+                        "baseline {} floored to {}",
+                        fmt_in(r, unit),
+                        fmt_in(b, unit)
+                    )
+                }
+                _ => format!("baseline {}", fmt_in(b, unit)),
+            }
+        };
         let bound_text = |th: &Threshold| -> String {
             if th.is_relative() {
                 match now_base {
                     Some(b) if b.is_finite() => format!(
-                        " (baseline {}, bound {})",
-                        fmt_in(b, unit),
-                        th.bound(Some(b)).map(|x| fmt_in(x, unit)).unwrap_or_default()
+                        " ({}, bound {})",
+                        base_text(b),
+                        th.bound(Some(b))
+                            .map(|x| fmt_in(x, unit))
+                            .unwrap_or_default()
                     ),
                     _ => String::new(),
                 }
@@ -361,7 +411,12 @@ impl Frame<'_> {
             let _ = l;
             (
                 Status::Critical,
-                format!("{} {th}{}{}", shown(now_value, th.unit), bound_text(th), window_text(rule.critical_for)),
+                format!(
+                    "{} {th}{}{}",
+                    shown(now_value, th.unit),
+                    bound_text(th),
+                    window_text(rule.critical_for)
+                ),
             )
         } else if bad_points > 0 {
             let what = if let Some(e) = &base_err {
@@ -378,7 +433,11 @@ impl Frame<'_> {
                     parts.push(format!("missing {missing} of {} points", values.len()));
                 }
                 if let Some(v) = non_finite.first() {
-                    parts.push(format!("{} point(s) {}", non_finite.len(), describe_non_finite(*v)));
+                    parts.push(format!(
+                        "{} point(s) {}",
+                        non_finite.len(),
+                        describe_non_finite(*v)
+                    ));
                 }
                 format!(
                     "{} in the {} window (step {})",
@@ -393,14 +452,26 @@ impl Frame<'_> {
                 )
             };
             let fb = rule.on_no_data;
-            (fb.status(), with_fallback(&what, fb, Fallback::Unknown, "on_no_data"))
+            (
+                fb.status(),
+                with_fallback(&what, fb, Fallback::Unknown, "on_no_data"),
+            )
         } else if let Some((th, _)) = warn.as_ref().filter(|(_, l)| l.all) {
             (
                 Status::Warning,
-                format!("{} {th}{}{}", shown(now_value, th.unit), bound_text(th), window_text(rule.warn_for)),
+                format!(
+                    "{} {th}{}{}",
+                    shown(now_value, th.unit),
+                    bound_text(th),
+                    window_text(rule.warn_for)
+                ),
             )
         } else {
-            let mut m = format!("{} within thresholds ({})", shown(now_value, unit), rule.thresholds_text());
+            let mut m = format!(
+                "{} within thresholds ({})",
+                shown(now_value, unit),
+                rule.thresholds_text()
+            );
             // Say why a condition that held for a while did not count.
             for (name, lvl, w) in [
                 ("critical", &crit, rule.critical_for),
@@ -418,8 +489,8 @@ impl Frame<'_> {
                     }
                 }
             }
-            if let Some(b) = now_base.filter(|_| needs_base) {
-                m.push_str(&format!("; baseline {}", fmt_in(b, unit)));
+            if let Some(b) = now_base.filter(|b| needs_base && b.is_finite()) {
+                m.push_str(&format!("; {}", base_text(b)));
             }
             (Status::Ok, m)
         };

@@ -62,7 +62,12 @@ where
 }
 
 /// Judge every rule at `at_ms`, concurrently, in rule order.
-pub fn evaluate_all(rules: &[Rule], client: &Client, at_ms: i64, deadline: &Deadline) -> Vec<RuleResult> {
+pub fn evaluate_all(
+    rules: &[Rule],
+    client: &Client,
+    at_ms: i64,
+    deadline: &Deadline,
+) -> Vec<RuleResult> {
     let slots: Vec<Mutex<Option<RuleResult>>> = rules.iter().map(|_| Mutex::new(None)).collect();
     let next = AtomicUsize::new(0);
     let workers = rules.len().clamp(1, MAX_PARALLEL);

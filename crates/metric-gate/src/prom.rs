@@ -118,7 +118,12 @@ impl Client {
     }
 
     /// An instant query at `at_ms`.
-    pub fn instant(&self, query: &str, at_ms: i64, deadline: &Deadline) -> Result<Answer, QueryError> {
+    pub fn instant(
+        &self,
+        query: &str,
+        at_ms: i64,
+        deadline: &Deadline,
+    ) -> Result<Answer, QueryError> {
         self.get(
             "/api/v1/query",
             &[("query", query.to_string()), ("time", secs(at_ms))],
@@ -147,7 +152,12 @@ impl Client {
         )
     }
 
-    fn get(&self, path: &str, params: &[(&str, String)], deadline: &Deadline) -> Result<Answer, QueryError> {
+    fn get(
+        &self,
+        path: &str,
+        params: &[(&str, String)],
+        deadline: &Deadline,
+    ) -> Result<Answer, QueryError> {
         let wait = deadline.cap(self.timeout);
         if wait.is_zero() {
             return Err(QueryError(format!(
@@ -220,11 +230,18 @@ pub fn parse_answer(status: u16, body: &str) -> Result<Answer, QueryError> {
     };
     let warnings = string_list(&doc, "warnings")
         .into_iter()
-        .chain(string_list(&doc, "infos").into_iter().map(|s| format!("info: {s}")))
+        .chain(
+            string_list(&doc, "infos")
+                .into_iter()
+                .map(|s| format!("info: {s}")),
+        )
         .collect::<Vec<_>>();
     let api_status = doc.get("status").and_then(Value::as_str).unwrap_or("");
     if api_status == "error" || !(200..300).contains(&status) {
-        let kind = doc.get("errorType").and_then(Value::as_str).unwrap_or("unknown");
+        let kind = doc
+            .get("errorType")
+            .and_then(Value::as_str)
+            .unwrap_or("unknown");
         let msg = doc
             .get("error")
             .and_then(Value::as_str)
@@ -251,7 +268,12 @@ pub fn parse_answer(status: u16, body: &str) -> Result<Answer, QueryError> {
             .map(|it| {
                 Ok(Series {
                     labels: labels(it),
-                    points: it.get("value").map(point).transpose()?.into_iter().collect(),
+                    points: it
+                        .get("value")
+                        .map(point)
+                        .transpose()?
+                        .into_iter()
+                        .collect(),
                 })
             })
             .collect::<Result<Vec<_>, QueryError>>()?,
@@ -318,7 +340,11 @@ fn string_list(doc: &Value, key: &str) -> Vec<String> {
     match doc.get(key) {
         Some(Value::Array(a)) => a
             .iter()
-            .map(|w| w.as_str().map(str::to_string).unwrap_or_else(|| w.to_string()))
+            .map(|w| {
+                w.as_str()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| w.to_string())
+            })
             .collect(),
         _ => Vec::new(),
     }
@@ -329,7 +355,11 @@ fn excerpt(body: &str) -> String {
     if t.is_empty() {
         return "(empty body)".into();
     }
-    let one: String = t.chars().take(120).map(|c| if c.is_control() { ' ' } else { c }).collect();
+    let one: String = t
+        .chars()
+        .take(120)
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
     if t.chars().count() > 120 {
         format!("'{one}…'")
     } else {
@@ -354,7 +384,9 @@ fn split_userinfo(url: &str) -> Result<(String, Option<(String, Option<String>)>
     };
     let scheme = &url[..se];
     if scheme != "http" && scheme != "https" {
-        return Err(format!("Prometheus URL scheme must be http or https, not '{scheme}'"));
+        return Err(format!(
+            "Prometheus URL scheme must be http or https, not '{scheme}'"
+        ));
     }
     let rest = &url[se + 3..];
     let auth_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
@@ -397,11 +429,21 @@ fn base64(input: &[u8]) -> String {
     const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::with_capacity(input.len().div_ceil(3) * 4);
     for c in input.chunks(3) {
-        let n = (c[0] as u32) << 16 | (*c.get(1).unwrap_or(&0) as u32) << 8 | *c.get(2).unwrap_or(&0) as u32;
+        let n = (c[0] as u32) << 16
+            | (*c.get(1).unwrap_or(&0) as u32) << 8
+            | *c.get(2).unwrap_or(&0) as u32;
         out.push(T[(n >> 18) as usize & 63] as char);
         out.push(T[(n >> 12) as usize & 63] as char);
-        out.push(if c.len() > 1 { T[(n >> 6) as usize & 63] as char } else { '=' });
-        out.push(if c.len() > 2 { T[n as usize & 63] as char } else { '=' });
+        out.push(if c.len() > 1 {
+            T[(n >> 6) as usize & 63] as char
+        } else {
+            '='
+        });
+        out.push(if c.len() > 2 {
+            T[n as usize & 63] as char
+        } else {
+            '='
+        });
     }
     out
 }
@@ -422,18 +464,32 @@ mod tests {
         assert_eq!(a.series[0].points[1].1, f64::INFINITY);
         assert_eq!(a.warnings, ["w1"]);
         let s = r#"{"status":"success","data":{"resultType":"scalar","result":[3,"2"]}}"#;
-        assert_eq!(parse_answer(200, s).unwrap().series[0].points, vec![(3000, 2.0)]);
+        assert_eq!(
+            parse_answer(200, s).unwrap().series[0].points,
+            vec![(3000, 2.0)]
+        );
     }
 
     #[test]
     fn errors_say_what_was_seen() {
         let e = parse_answer(200, "<html>oops</html>").unwrap_err();
         assert!(e.0.contains("not JSON") && e.0.contains("oops"), "{e}");
-        let e = parse_answer(400, r#"{"status":"error","errorType":"bad_data","error":"parse error"}"#).unwrap_err();
-        assert!(e.0.contains("bad_data") && e.0.contains("parse error"), "{e}");
+        let e = parse_answer(
+            400,
+            r#"{"status":"error","errorType":"bad_data","error":"parse error"}"#,
+        )
+        .unwrap_err();
+        assert!(
+            e.0.contains("bad_data") && e.0.contains("parse error"),
+            "{e}"
+        );
         let e = parse_answer(502, "").unwrap_err();
         assert!(e.0.contains("502") && e.0.contains("empty"), "{e}");
-        let e = parse_answer(200, r#"{"status":"success","data":{"resultType":"string","result":[1,"x"]}}"#).unwrap_err();
+        let e = parse_answer(
+            200,
+            r#"{"status":"success","data":{"resultType":"string","result":[1,"x"]}}"#,
+        )
+        .unwrap_err();
         assert!(e.0.contains("string"), "{e}");
         let e = parse_answer(200, r#"{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[1,"zz"]}]}}"#).unwrap_err();
         assert!(e.0.contains("malformed"), "{e}");

@@ -136,7 +136,13 @@ pub fn all_warnings(results: &[RuleResult]) -> Vec<String> {
 }
 
 /// The fields a check summary carries after the envelope.
-pub fn check_fields(rules: &[Rule], results: &[RuleResult], status: Status, at_ms: i64, url: &str) -> Map<String, Value> {
+pub fn check_fields(
+    rules: &[Rule],
+    results: &[RuleResult],
+    status: Status,
+    at_ms: i64,
+    url: &str,
+) -> Map<String, Value> {
     let mut f = Map::new();
     f.insert("decision".into(), json!(decision(status)));
     f.insert("prometheus".into(), json!(url));
@@ -144,7 +150,13 @@ pub fn check_fields(rules: &[Rule], results: &[RuleResult], status: Status, at_m
     f.insert("counts".into(), counts(results));
     f.insert(
         "rules".into(),
-        Value::Array(rules.iter().zip(results).map(|(r, x)| rule_item(r, x)).collect()),
+        Value::Array(
+            rules
+                .iter()
+                .zip(results)
+                .map(|(r, x)| rule_item(r, x))
+                .collect(),
+        ),
     );
     f.insert("warnings".into(), json!(all_warnings(results)));
     f
@@ -162,7 +174,9 @@ pub fn text(rules: &[Rule], results: &[RuleResult], status: Status, at_ms: i64) 
         rows.push(vec![
             rule.name.clone(),
             r.status.label().into(),
-            r.value().map(|v| fmt_in(v, rule.unit())).unwrap_or_else(|| "-".into()),
+            r.value()
+                .map(|v| fmt_in(v, rule.unit()))
+                .unwrap_or_else(|| "-".into()),
             r.message.clone(),
         ]);
     }
@@ -183,7 +197,9 @@ pub fn text(rules: &[Rule], results: &[RuleResult], status: Status, at_ms: i64) 
 pub fn csv(rules: &[Rule], results: &[RuleResult], header: bool, round: Option<u64>) -> String {
     let mut w = ::csv::WriterBuilder::new().from_writer(Vec::new());
     if header {
-        let mut h = vec!["at", "rule", "status", "value", "baseline", "labels", "message"];
+        let mut h = vec![
+            "at", "rule", "status", "value", "baseline", "labels", "message",
+        ];
         if round.is_some() {
             h.insert(0, "round");
         }
@@ -233,15 +249,27 @@ pub fn prom(results: &[RuleResult], status: Status) -> String {
         "Rule verdict as an exit code: 0 ok, 1 warning, 2 critical, 3 unknown.",
     );
     for r in results {
-        p.sample("metric_gate_rule_status", &[("rule", &r.name)], r.status.exit_code() as f64);
+        p.sample(
+            "metric_gate_rule_status",
+            &[("rule", &r.name)],
+            r.status.exit_code() as f64,
+        );
     }
-    p.header("metric_gate_rule_value", "gauge", "Value of the rule's worst series.");
+    p.header(
+        "metric_gate_rule_value",
+        "gauge",
+        "Value of the rule's worst series.",
+    );
     for r in results {
         if let Some(v) = r.value() {
             p.sample("metric_gate_rule_value", &[("rule", &r.name)], v);
         }
     }
-    p.header("metric_gate_exit_code", "gauge", "Overall verdict: 0 continue, 1 pause, 2 rollback, 3 unknown.");
+    p.header(
+        "metric_gate_exit_code",
+        "gauge",
+        "Overall verdict: 0 continue, 1 pause, 2 rollback, 3 unknown.",
+    );
     p.sample("metric_gate_exit_code", &[], status.exit_code() as f64);
     p.finish()
 }
@@ -249,10 +277,17 @@ pub fn prom(results: &[RuleResult], status: Status) -> String {
 /// A sparkline of recent values (missing or non-finite ones as spaces).
 pub fn sparkline(values: &[Option<f64>]) -> String {
     const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
-    let finite: Vec<f64> = values.iter().flatten().copied().filter(|v| v.is_finite()).collect();
+    let finite: Vec<f64> = values
+        .iter()
+        .flatten()
+        .copied()
+        .filter(|v| v.is_finite())
+        .collect();
     let (lo, hi) = finite
         .iter()
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| {
+            (a.min(v), b.max(v))
+        });
     values
         .iter()
         .map(|v| match v {
@@ -305,7 +340,9 @@ impl Board<'_> {
         for ((rule, r), h) in self.rules.iter().zip(self.results).zip(self.history) {
             rows.push(vec![
                 rule.name.clone(),
-                r.value().map(|v| fmt_in(v, rule.unit())).unwrap_or_else(|| "-".into()),
+                r.value()
+                    .map(|v| fmt_in(v, rule.unit()))
+                    .unwrap_or_else(|| "-".into()),
                 rule.thresholds_text(),
                 r.status.label().into(),
                 sparkline(h),
@@ -328,7 +365,10 @@ impl Board<'_> {
             self.status.label(),
             decision(self.status),
             if self.consecutive_warnings > 0 {
-                format!(", {} round(s) in a row with a warning", self.consecutive_warnings)
+                format!(
+                    ", {} round(s) in a row with a warning",
+                    self.consecutive_warnings
+                )
             } else {
                 String::new()
             }
@@ -337,16 +377,16 @@ impl Board<'_> {
     }
 }
 
-/// Plain lines for one round (text format on a pipe): one per rule.
+/// Plain lines for one round (text format on a pipe): one per rule, its
+/// message carrying the value.
 pub fn round_lines(round: u64, rules: &[Rule], results: &[RuleResult]) -> String {
     let mut out = String::new();
     for (rule, r) in rules.iter().zip(results) {
         out.push_str(&format!(
-            "{} round {round} {} {} {}: {}\n",
+            "{} round {round} {} {}: {}\n",
             time_of(r.at_ms),
             r.status.label(),
             rule.name,
-            r.value().map(|v| fmt_in(v, rule.unit())).unwrap_or_else(|| "-".into()),
             r.message
         ));
     }

@@ -242,7 +242,10 @@ pub fn load(path: &Path, over: &Overrides) -> Result<RuleSet, Error> {
     let mut rules = Vec::new();
     for r in file.rule {
         if rules.iter().any(|x: &Rule| x.name == r.name) {
-            return Err(err(&r.name, format!("rule name `{}` is used twice", r.name)));
+            return Err(err(
+                &r.name,
+                format!("rule name `{}` is used twice", r.name),
+            ));
         }
         let rule = build(r, &file.defaults, over).map_err(|(n, m)| err(&n, m))?;
         rules.push(rule);
@@ -405,12 +408,16 @@ mod tests {
         assert_eq!(r.warn_for, Duration::from_secs(300));
         assert_eq!(r.step, Duration::from_secs(15));
         assert_eq!(r.on_no_data, Fallback::Unknown);
-        assert_eq!(r.thresholds_text(), "warn > 1% for 5m, critical > 5% for 2m");
+        assert_eq!(
+            r.thresholds_text(),
+            "warn > 1% for 5m, critical > 5% for 2m"
+        );
     }
 
     #[test]
     fn unknown_key_names_the_line() {
-        let e = load_text("[[rule]]\nname = \"a\"\nquery = \"x\"\ncritcal = \"> 1\"\n").unwrap_err();
+        let e =
+            load_text("[[rule]]\nname = \"a\"\nquery = \"x\"\ncritcal = \"> 1\"\n").unwrap_err();
         let m = e.to_string();
         assert!(m.contains(":4:") && m.contains("critcal"), "{m}");
         assert_eq!(e.exit_code(), 64);
@@ -418,28 +425,49 @@ mod tests {
 
     #[test]
     fn bad_condition_names_the_line() {
-        let e = load_text("[[rule]]\nname = \"a\"\nquery = \"x\"\n\nwarn = \"above 3\"\n").unwrap_err();
+        let e =
+            load_text("[[rule]]\nname = \"a\"\nquery = \"x\"\n\nwarn = \"above 3\"\n").unwrap_err();
         assert!(e.to_string().contains(":5:"), "{e}");
     }
 
     #[test]
     fn semantic_errors_name_the_rule_line() {
         let e = load_text("[[rule]]\nname = \"a\"\nquery = \"x\"\nwarn = \"> 1\"\n\n[[rule]]\nname = \"a\"\nquery = \"y\"\nwarn = \"> 1\"\n").unwrap_err();
-        assert!(e.to_string().contains(":7:") && e.to_string().contains("twice"), "{e}");
-        let e = load_text("[[rule]]\nname = \"b\"\nquery = \"x\"\ncritical = \"> 2x baseline\"\n").unwrap_err();
+        assert!(
+            e.to_string().contains(":7:") && e.to_string().contains("twice"),
+            "{e}"
+        );
+        let e = load_text("[[rule]]\nname = \"b\"\nquery = \"x\"\ncritical = \"> 2x baseline\"\n")
+            .unwrap_err();
         assert!(e.to_string().contains("baseline_query"), "{e}");
         let e = load_text("[[rule]]\nname = \"c\"\nquery = \"x\"\n").unwrap_err();
         assert!(e.to_string().contains("neither"), "{e}");
-        let e = load_text("[[rule]]\nname = \"d\"\nquery = \"x\"\nwarn = \"> 1\"\non_error = \"ok\"\n").unwrap_err();
+        let e =
+            load_text("[[rule]]\nname = \"d\"\nquery = \"x\"\nwarn = \"> 1\"\non_error = \"ok\"\n")
+                .unwrap_err();
         assert!(e.to_string().contains("on_error"), "{e}");
-        assert!(load_text("").unwrap_err().to_string().contains("no [[rule]]"));
+        assert!(
+            load_text("")
+                .unwrap_err()
+                .to_string()
+                .contains("no [[rule]]")
+        );
     }
 
     #[test]
     fn step_defaults() {
         assert_eq!(default_step(&[]), Duration::from_secs(15));
-        assert_eq!(default_step(&[Duration::from_secs(20)]), Duration::from_secs(5));
-        assert_eq!(default_step(&[Duration::from_secs(2)]), Duration::from_secs(1));
-        assert_eq!(default_step(&[Duration::ZERO, Duration::from_secs(300)]), Duration::from_secs(15));
+        assert_eq!(
+            default_step(&[Duration::from_secs(20)]),
+            Duration::from_secs(5)
+        );
+        assert_eq!(
+            default_step(&[Duration::from_secs(2)]),
+            Duration::from_secs(1)
+        );
+        assert_eq!(
+            default_step(&[Duration::ZERO, Duration::from_secs(300)]),
+            Duration::from_secs(15)
+        );
     }
 }

@@ -50,7 +50,11 @@ impl Ended {
 
 /// Run the watch and return its exit code.
 pub fn watch(run: &Run, cfg: &Config, w: &WatchConfig, client: &Client) -> ExitCode {
-    let format = if cfg.format_given { cfg.format } else { Format::Ndjson };
+    let format = if cfg.format_given {
+        cfg.format
+    } else {
+        Format::Ndjson
+    };
     let board = format == Format::Text && log::stdout_is_terminal();
     let replay_from = cfg.at.map(ms_of);
     let t0 = Instant::now();
@@ -96,7 +100,11 @@ pub fn watch(run: &Run, cfg: &Config, w: &WatchConfig, client: &Client) -> ExitC
         } else {
             consecutive_warnings = 0;
         }
-        consecutive_unknown = if status == Status::Unknown { consecutive_unknown + 1 } else { 0 };
+        consecutive_unknown = if status == Status::Unknown {
+            consecutive_unknown + 1
+        } else {
+            0
+        };
         for (h, r) in history.iter_mut().zip(&results) {
             h.push(r.value());
             if h.len() > TREND {
@@ -128,14 +136,22 @@ pub fn watch(run: &Run, cfg: &Config, w: &WatchConfig, client: &Client) -> ExitC
                 f.insert("status".into(), json!(status));
                 f.insert("decision".into(), json!(report::decision(status)));
                 f.insert("consecutive_warnings".into(), json!(consecutive_warnings));
-                f.insert("rules".into(), Value::Array(results.iter().map(compact).collect()));
+                f.insert(
+                    "rules".into(),
+                    Value::Array(results.iter().map(compact).collect()),
+                );
                 output::emit_line(&run.event("round", f));
             }
             Format::Text if board => {
                 let b = Board {
                     round,
                     at_ms,
-                    elapsed: t0.elapsed(),
+                    // Replays show how far into the window the data is.
+                    elapsed: if replay_from.is_some() {
+                        offset
+                    } else {
+                        t0.elapsed()
+                    },
                     duration: w.duration,
                     rules: &cfg.rules,
                     results: &results,
@@ -147,7 +163,9 @@ pub fn watch(run: &Run, cfg: &Config, w: &WatchConfig, client: &Client) -> ExitC
                 output::emit(&format!("\x1b[H\x1b[2J{}", b.render()));
             }
             Format::Text => output::emit(&report::round_lines(round, &cfg.rules, &results)),
-            Format::Csv => output::emit(&report::csv(&cfg.rules, &results, round == 1, Some(round))),
+            Format::Csv => {
+                output::emit(&report::csv(&cfg.rules, &results, round == 1, Some(round)))
+            }
             Format::Json | Format::Prom => {}
         }
         last = results;
@@ -156,8 +174,7 @@ pub fn watch(run: &Run, cfg: &Config, w: &WatchConfig, client: &Client) -> ExitC
         if status == Status::Critical {
             break Ended::Critical;
         }
-        if w
-            .max_consecutive_warnings
+        if w.max_consecutive_warnings
             .is_some_and(|n| consecutive_warnings >= n)
         {
             break Ended::ConsecutiveWarnings;
@@ -242,7 +259,9 @@ fn compact(r: &RuleResult) -> Value {
     f.insert("value".into(), num(r.value()));
     f.insert(
         "worst_series".into(),
-        r.worst_series().map(|w| json!(w.labels)).unwrap_or(Value::Null),
+        r.worst_series()
+            .map(|w| json!(w.labels))
+            .unwrap_or(Value::Null),
     );
     item(&r.name, r.status, &r.message, f)
 }

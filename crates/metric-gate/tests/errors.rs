@@ -10,7 +10,15 @@ use testkit::{GarbageHttp, SilentListener};
 
 fn adhoc(url: &str, extra: &[&str]) -> Ran {
     Cli::new(BIN)
-        .args(["check", "--prometheus", url, "--query", "up", "--critical", "< 1"])
+        .args([
+            "check",
+            "--prometheus",
+            url,
+            "--query",
+            "up",
+            "--critical",
+            "< 1",
+        ])
         .args(extra)
         .run()
 }
@@ -24,8 +32,15 @@ fn prometheus_stopped_is_unknown() {
     r.assert_code(3);
     let doc = r.assert_envelope("metric-gate");
     let msg = doc["rules"][0]["message"].as_str().unwrap();
-    assert!(msg.contains("connection refused") || msg.contains("connection failed"), "{msg}");
-    assert!(r.stderr.contains(&url), "the failure is logged: {}", r.stderr);
+    assert!(
+        msg.contains("connection refused") || msg.contains("connection failed"),
+        "{msg}"
+    );
+    assert!(
+        r.stderr.contains(&url),
+        "the failure is logged: {}",
+        r.stderr
+    );
 }
 
 #[test]
@@ -35,17 +50,37 @@ fn a_server_that_never_answers_costs_at_most_the_timeout() {
     // Thirty rules against a hung server still end within --timeout (+10%).
     let mut text = String::new();
     for i in 0..30 {
-        text.push_str(&format!("[[rule]]\nname = \"r{i}\"\nquery = \"up\"\ncritical = \"< 1\"\n\n"));
+        text.push_str(&format!(
+            "[[rule]]\nname = \"r{i}\"\nquery = \"up\"\ncritical = \"< 1\"\n\n"
+        ));
     }
     let (_d, path) = rules_file(&text);
     let r = Cli::new(BIN)
-        .args(["check", "--prometheus", &url, "--rules", &path, "--timeout", "2s"])
+        .args([
+            "check",
+            "--prometheus",
+            &url,
+            "--rules",
+            &path,
+            "--timeout",
+            "2s",
+        ])
         .run();
     r.assert_code(3);
-    assert!(r.elapsed < Duration::from_millis(2200), "took {:?}", r.elapsed);
+    assert!(
+        r.elapsed < Duration::from_millis(2200),
+        "took {:?}",
+        r.elapsed
+    );
     let doc = r.json();
     assert_eq!(doc["counts"]["unknown"], 30);
-    assert!(doc["rules"][0]["message"].as_str().unwrap().contains("timeout"), "{doc}");
+    assert!(
+        doc["rules"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("timeout"),
+        "{doc}"
+    );
 }
 
 #[test]
@@ -53,13 +88,23 @@ fn garbage_and_http_errors_are_unknown_and_say_what_was_seen() {
     let g = GarbageHttp::start(200, "text/html", "<html>captive portal</html>");
     let r = adhoc(&g.url(), &[]);
     r.assert_code(3);
-    let msg = r.json()["rules"][0]["message"].as_str().unwrap().to_string();
-    assert!(msg.contains("not JSON") && msg.contains("captive portal"), "{msg}");
+    let msg = r.json()["rules"][0]["message"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        msg.contains("not JSON") && msg.contains("captive portal"),
+        "{msg}"
+    );
 
     let g = GarbageHttp::start(503, "text/plain", "upstream unavailable");
     let r = adhoc(&g.url(), &[]);
     r.assert_code(3);
-    assert!(r.stdout.contains("HTTP 503") && r.stdout.contains("upstream unavailable"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("HTTP 503") && r.stdout.contains("upstream unavailable"),
+        "{}",
+        r.stdout
+    );
 
     let g = GarbageHttp::start(200, "application/json", r#"{"status":"success"}"#);
     let r = adhoc(&g.url(), &[]);
@@ -71,14 +116,32 @@ fn garbage_and_http_errors_are_unknown_and_say_what_was_seen() {
 fn prometheus_status_error_is_unknown_with_its_reason() {
     let p = Prometheus::start();
     let r = Cli::new(BIN)
-        .args(["check", "--prometheus", &p.url(), "--query", "sum(rate(x[1m]", "--critical", "> 1"])
+        .args([
+            "check",
+            "--prometheus",
+            &p.url(),
+            "--query",
+            "sum(rate(x[1m]",
+            "--critical",
+            "> 1",
+        ])
         .run();
     r.assert_code(3);
-    let msg = r.json()["rules"][0]["message"].as_str().unwrap().to_string();
-    assert!(msg.contains("status error (bad_data)") && msg.contains("parse error"), "{msg}");
+    let msg = r.json()["rules"][0]["message"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        msg.contains("status error (bad_data)") && msg.contains("parse error"),
+        "{msg}"
+    );
     // on_error may escalate, never pass.
-    let (_d, path) = rules_file("[[rule]]\nname = \"x\"\nquery = \"sum(\"\ncritical = \"> 1\"\non_error = \"critical\"\n");
-    let r = Cli::new(BIN).args(["check", "--prometheus", &p.url(), "--rules", &path]).run();
+    let (_d, path) = rules_file(
+        "[[rule]]\nname = \"x\"\nquery = \"sum(\"\ncritical = \"> 1\"\non_error = \"critical\"\n",
+    );
+    let r = Cli::new(BIN)
+        .args(["check", "--prometheus", &p.url(), "--rules", &path])
+        .run();
     r.assert_code(2);
 }
 
@@ -91,25 +154,55 @@ fn prometheus_warnings_are_shown() {
     let r = adhoc(&g.url(), &[]);
     r.assert_code(0);
     let doc = r.json();
-    assert_eq!(doc["rules"][0]["warnings"][0], "remote read: store eu-1 timed out, partial data");
-    assert_eq!(doc["warnings"][0], "query: remote read: store eu-1 timed out, partial data");
-    assert!(r.stderr.contains("Prometheus warning: remote read"), "{}", r.stderr);
+    assert_eq!(
+        doc["rules"][0]["warnings"][0],
+        "remote read: store eu-1 timed out, partial data"
+    );
+    assert_eq!(
+        doc["warnings"][0],
+        "query: remote read: store eu-1 timed out, partial data"
+    );
+    assert!(
+        r.stderr.contains("Prometheus warning: remote read"),
+        "{}",
+        r.stderr
+    );
     let r = adhoc(&g.url(), &["--format", "text"]);
-    assert!(r.stdout.contains("prometheus warning: query: remote read"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("prometheus warning: query: remote read"),
+        "{}",
+        r.stdout
+    );
 }
 
 #[test]
 fn secrets_never_print() {
     let g = GarbageHttp::start(401, "text/plain", "unauthorized");
     let r = Cli::new(BIN)
-        .args(["check", "--prometheus", &format!("http://gate:pw-s3cret-77@{}", g.addr()), "--query", "up", "--critical", "< 1"])
+        .args([
+            "check",
+            "--prometheus",
+            &format!("http://gate:pw-s3cret-77@{}", g.addr()),
+            "--query",
+            "up",
+            "--critical",
+            "< 1",
+        ])
         .run();
     r.assert_code(3);
     r.assert_absent("pw-s3cret-77");
     assert!(r.stdout.contains("gate:***@"), "{}", r.stdout);
 
     let r = Cli::new(BIN)
-        .args(["check", "--prometheus", &g.url(), "--query", "up", "--critical", "< 1"])
+        .args([
+            "check",
+            "--prometheus",
+            &g.url(),
+            "--query",
+            "up",
+            "--critical",
+            "< 1",
+        ])
         .env("METRIC_GATE_BEARER_TOKEN", "tok-abc-123456")
         .run();
     r.assert_code(3);
@@ -129,22 +222,60 @@ fn secrets_never_print() {
 #[test]
 fn bad_rules_files_are_usage_errors_naming_file_and_line() {
     let (_d, path) = rules_file("[[rule]]\nname = \"a\"\nquery = \"up\"\ncritcal = \"< 1\"\n");
-    let r = Cli::new(BIN).args(["check", "--prometheus", "http://127.0.0.1:1", "--rules", &path]).run();
+    let r = Cli::new(BIN)
+        .args([
+            "check",
+            "--prometheus",
+            "http://127.0.0.1:1",
+            "--rules",
+            &path,
+        ])
+        .run();
     r.assert_code(64);
-    assert!(r.stderr.contains(&format!("{path}:4:")) && r.stderr.contains("critcal"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains(&format!("{path}:4:")) && r.stderr.contains("critcal"),
+        "{}",
+        r.stderr
+    );
     assert!(r.stdout.is_empty(), "nothing on stdout: {}", r.stdout);
 
     let (_d, path) = rules_file("[[rule]]\nname = \"a\"\nquery = \"up\"\nwarn = \"> 5m\"\n");
-    let r = Cli::new(BIN).args(["check", "--prometheus", "http://127.0.0.1:1", "--rules", &path]).run();
+    let r = Cli::new(BIN)
+        .args([
+            "check",
+            "--prometheus",
+            "http://127.0.0.1:1",
+            "--rules",
+            &path,
+        ])
+        .run();
     r.assert_code(64);
     assert!(r.stderr.contains(":4:"), "{}", r.stderr);
 
-    let (_d, path) = rules_file("[[rule]]\nname = \"a\"\nquery = 'x{job=\"${MG_UNSET_VAR}\"}'\nwarn = \"> 1\"\n");
-    let r = Cli::new(BIN).args(["check", "--prometheus", "http://127.0.0.1:1", "--rules", &path]).run();
+    let (_d, path) = rules_file(
+        "[[rule]]\nname = \"a\"\nquery = 'x{job=\"${MG_UNSET_VAR}\"}'\nwarn = \"> 1\"\n",
+    );
+    let r = Cli::new(BIN)
+        .args([
+            "check",
+            "--prometheus",
+            "http://127.0.0.1:1",
+            "--rules",
+            &path,
+        ])
+        .run();
     r.assert_code(64);
     assert!(r.stderr.contains("MG_UNSET_VAR"), "{}", r.stderr);
 
-    let r = Cli::new(BIN).args(["check", "--prometheus", "http://127.0.0.1:1", "--rules", "/nonexistent/rules.toml"]).run();
+    let r = Cli::new(BIN)
+        .args([
+            "check",
+            "--prometheus",
+            "http://127.0.0.1:1",
+            "--rules",
+            "/nonexistent/rules.toml",
+        ])
+        .run();
     r.assert_code(64);
 }
 
@@ -153,21 +284,91 @@ fn usage_errors_exit_64_and_help_exits_0() {
     Cli::new(BIN).run().assert_code(64);
     let r = Cli::new(BIN).arg("--help").run();
     r.assert_code(0);
-    assert!(r.stdout.contains("metric-gate check --prometheus"), "examples in --help");
+    assert!(
+        r.stdout.contains("metric-gate check --prometheus"),
+        "examples in --help"
+    );
     Cli::new(BIN).args(["check", "--help"]).run().assert_code(0);
-    Cli::new(BIN).args(["check", "--prometheus", "http://p", "--query", "up", "--warn", "above 1"]).run().assert_code(64);
-    Cli::new(BIN).args(["check", "--prometheus", "http://p", "--query", "up"]).run().assert_code(64);
-    Cli::new(BIN).args(["check", "--prometheus", "http://p", "--query", "up", "--warn", "> 1", "--timeout", "5"]).run().assert_code(64);
-    Cli::new(BIN).args(["check", "--query", "up", "--warn", "> 1"]).run().assert_code(64);
-    Cli::new(BIN).args(["check", "--prometheus", "prom:9090", "--query", "up", "--warn", "> 1"]).run().assert_code(64);
-    Cli::new(BIN).args(["watch", "--prometheus", "http://p", "--query", "up", "--warn", "> 1"]).run().assert_code(64);
-    Cli::new(BIN).args(["check", "--prometheus", "http://p", "--query", "up", "--warn", "> 1", "--at", "yesterday"]).run().assert_code(64);
+    Cli::new(BIN)
+        .args([
+            "check",
+            "--prometheus",
+            "http://p",
+            "--query",
+            "up",
+            "--warn",
+            "above 1",
+        ])
+        .run()
+        .assert_code(64);
+    Cli::new(BIN)
+        .args(["check", "--prometheus", "http://p", "--query", "up"])
+        .run()
+        .assert_code(64);
+    Cli::new(BIN)
+        .args([
+            "check",
+            "--prometheus",
+            "http://p",
+            "--query",
+            "up",
+            "--warn",
+            "> 1",
+            "--timeout",
+            "5",
+        ])
+        .run()
+        .assert_code(64);
+    Cli::new(BIN)
+        .args(["check", "--query", "up", "--warn", "> 1"])
+        .run()
+        .assert_code(64);
+    Cli::new(BIN)
+        .args([
+            "check",
+            "--prometheus",
+            "prom:9090",
+            "--query",
+            "up",
+            "--warn",
+            "> 1",
+        ])
+        .run()
+        .assert_code(64);
+    Cli::new(BIN)
+        .args([
+            "watch",
+            "--prometheus",
+            "http://p",
+            "--query",
+            "up",
+            "--warn",
+            "> 1",
+        ])
+        .run()
+        .assert_code(64);
+    Cli::new(BIN)
+        .args([
+            "check",
+            "--prometheus",
+            "http://p",
+            "--query",
+            "up",
+            "--warn",
+            "> 1",
+            "--at",
+            "yesterday",
+        ])
+        .run()
+        .assert_code(64);
 }
 
 #[test]
 fn env_vars_stand_in_for_flags() {
     let p = Prometheus::start();
-    let (_d, path) = rules_file("[[rule]]\nname = \"nothing\"\nquery = \"absent_metric_xyz\"\ncritical = \"> 1\"\n");
+    let (_d, path) = rules_file(
+        "[[rule]]\nname = \"nothing\"\nquery = \"absent_metric_xyz\"\ncritical = \"> 1\"\n",
+    );
     let r = Cli::new(BIN)
         .arg("check")
         .env("METRIC_GATE_PROMETHEUS", p.url())

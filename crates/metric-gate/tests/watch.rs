@@ -12,7 +12,11 @@ use testkit::Nginx;
 /// scrapes a half-written file).
 fn set_error_ratio(n: &Nginx, v: f64) {
     let tmp = n.dir().join("metrics.tmp");
-    std::fs::write(&tmp, format!("# TYPE app_error_ratio gauge\napp_error_ratio {v}\n")).unwrap();
+    std::fs::write(
+        &tmp,
+        format!("# TYPE app_error_ratio gauge\napp_error_ratio {v}\n"),
+    )
+    .unwrap();
     std::fs::rename(&tmp, n.dir().join("metrics.txt")).unwrap();
 }
 
@@ -30,12 +34,27 @@ fn live_watch_rolls_back_when_the_error_rate_switches_mid_run() {
         .scrape("app", &[&target])
         .interval(Duration::from_secs(1))
         .start();
-    p.wait_for("app_error_ratio", Duration::from_secs(20), |b| b.contains("\"0.001\""));
+    p.wait_for("app_error_ratio", Duration::from_secs(20), |b| {
+        b.contains("\"0.001\"")
+    });
 
     let child = Cli::new(BIN)
         .args([
-            "watch", "--prometheus", &p.url(), "--query", "app_error_ratio", "--warn", "> 1%", "--critical", "> 5%",
-            "--name", "error_rate", "--interval", "1s", "--duration", "45s",
+            "watch",
+            "--prometheus",
+            &p.url(),
+            "--query",
+            "app_error_ratio",
+            "--warn",
+            "> 1%",
+            "--critical",
+            "> 5%",
+            "--name",
+            "error_rate",
+            "--interval",
+            "1s",
+            "--duration",
+            "45s",
         ])
         .spawn();
     let t0 = Instant::now();
@@ -44,7 +63,11 @@ fn live_watch_rolls_back_when_the_error_rate_switches_mid_run() {
     let out = child.wait_with_output().unwrap();
     let r = Ran::from_output(out, t0.elapsed());
     r.assert_code(2);
-    assert!(r.elapsed < Duration::from_secs(20), "stopped at the first CRITICAL, took {:?}", r.elapsed);
+    assert!(
+        r.elapsed < Duration::from_secs(20),
+        "stopped at the first CRITICAL, took {:?}",
+        r.elapsed
+    );
     let lines = r.ndjson();
     let (summary, rounds) = lines.split_last().unwrap();
     assert!(rounds.len() >= 3, "{}", r.stdout);
@@ -54,7 +77,13 @@ fn live_watch_rolls_back_when_the_error_rate_switches_mid_run() {
     let last = rounds.last().unwrap();
     assert_eq!(last["status"], "critical");
     assert_eq!(last["rules"][0]["value"], 0.2);
-    assert!(rounds[..rounds.len() - 1].iter().all(|l| l["status"] == "ok"), "{}", r.stdout);
+    assert!(
+        rounds[..rounds.len() - 1]
+            .iter()
+            .all(|l| l["status"] == "ok"),
+        "{}",
+        r.stdout
+    );
     assert_eq!(summary["tool"], "metric-gate");
     assert_eq!(summary["exit_code"], 2);
     assert_eq!(summary["ended"], "critical");
@@ -65,8 +94,23 @@ fn live_watch_rolls_back_when_the_error_rate_switches_mid_run() {
 fn replay(p: &Prometheus, h: &History, from: i64, duration: &str, extra: &[&str]) -> Ran {
     Cli::new(BIN)
         .args([
-            "watch", "--prometheus", &p.url(), "--query", GREEN_ERRORS, "--warn", "> 1.5%", "--critical", "> 5%", "--name",
-            "green_errors", "--interval", "1m", "--duration", duration, "--at", &h.at(from),
+            "watch",
+            "--prometheus",
+            &p.url(),
+            "--query",
+            GREEN_ERRORS,
+            "--warn",
+            "> 1.5%",
+            "--critical",
+            "> 5%",
+            "--name",
+            "green_errors",
+            "--interval",
+            "1m",
+            "--duration",
+            duration,
+            "--at",
+            &h.at(from),
         ])
         .args(extra)
         .run()
@@ -85,7 +129,11 @@ fn replay_stops_at_the_first_critical_round() {
     // At 1800 s the 1 m rate holds the first 30% sample among 1% ones.
     let v = lines[5]["rules"][0]["value"].as_f64().unwrap();
     assert!(v > 0.05 && v < 0.3, "{v}");
-    assert!(lines[..5].iter().all(|l| l["status"] == "ok"), "{}", r.stdout);
+    assert!(
+        lines[..5].iter().all(|l| l["status"] == "ok"),
+        "{}",
+        r.stdout
+    );
     assert_eq!(lines[6]["ended"], "critical");
 }
 
@@ -105,7 +153,11 @@ fn window_end_without_critical_is_0_with_the_warnings_seen() {
     let seen = summary["warnings_seen"].as_array().unwrap();
     assert_eq!(seen.len(), 10);
     assert_eq!(seen[0]["rule"], "green_errors");
-    assert!(seen[0]["message"].as_str().unwrap().contains("2% > 1.5%"), "{}", seen[0]);
+    assert!(
+        seen[0]["message"].as_str().unwrap().contains("2% > 1.5%"),
+        "{}",
+        seen[0]
+    );
 
     // A persistent warning becomes a pause.
     let r = replay(&p, &h, 2700, "10m", &["--max-consecutive-warnings", "3"]);
@@ -124,8 +176,21 @@ fn a_watch_that_sees_nothing_ends_unknown() {
     p.stop();
     let r = Cli::new(BIN)
         .args([
-            "watch", "--prometheus", &url, "--query", "up", "--critical", "< 1", "--interval", "200ms", "--duration", "20s",
-            "--max-consecutive-unknown", "2", "--timeout", "1s",
+            "watch",
+            "--prometheus",
+            &url,
+            "--query",
+            "up",
+            "--critical",
+            "< 1",
+            "--interval",
+            "200ms",
+            "--duration",
+            "20s",
+            "--max-consecutive-unknown",
+            "2",
+            "--timeout",
+            "1s",
         ])
         .run();
     r.assert_code(3);
@@ -140,11 +205,23 @@ fn text_on_a_pipe_prints_plain_lines() {
     let p = h.start();
     let r = replay(&p, &h, 2700, "2m", &["--format", "text"]);
     r.assert_code(0);
-    assert!(!r.stdout.contains('\x1b'), "no terminal control on a pipe: {:?}", r.stdout);
+    assert!(
+        !r.stdout.contains('\x1b'),
+        "no terminal control on a pipe: {:?}",
+        r.stdout
+    );
     let lines: Vec<&str> = r.stdout.lines().collect();
     assert_eq!(lines.len(), 4, "{}", r.stdout);
-    assert!(lines[1].contains("round 2 WARNING green_errors 2%"), "{}", r.stdout);
-    assert!(lines[3].starts_with("verdict: CONTINUE (exit 0) after 3 round(s)"), "{}", r.stdout);
+    assert!(
+        lines[1].contains("round 2 WARNING green_errors: 2% > 1.5%"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        lines[3].starts_with("verdict: CONTINUE (exit 0) after 3 round(s)"),
+        "{}",
+        r.stdout
+    );
 }
 
 #[test]
@@ -164,10 +241,17 @@ fn text_on_a_terminal_redraws_the_board() {
         .unwrap();
     let screen = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{screen}");
-    assert_eq!(screen.matches("\x1b[H\x1b[2J").count(), 4, "one redraw per round: {screen}");
+    assert_eq!(
+        screen.matches("\x1b[H\x1b[2J").count(),
+        4,
+        "one redraw per round: {screen}"
+    );
     assert!(screen.contains("RULE          VALUE"), "{screen}");
     assert!(screen.contains("warn > 1.5%, critical > 5%"), "{screen}");
     // Trend over rounds 1%, 1.33%, 2%, 2%: low, then high.
     assert!(screen.contains("▁▃██"), "sparkline: {screen}");
-    assert!(screen.contains("status: WARNING (pause), 2 round(s) in a row with a warning"), "{screen}");
+    assert!(
+        screen.contains("status: WARNING (pause), 2 round(s) in a row with a warning"),
+        "{screen}"
+    );
 }

@@ -29,7 +29,10 @@ pub struct History {
 impl History {
     /// An empty history starting six hours ago.
     pub fn new() -> History {
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() as i64;
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64;
         History {
             base: (now - 6 * 3600) / 60 * 60,
             series: BTreeMap::new(),
@@ -67,9 +70,17 @@ impl History {
 
     /// HAProxy server counters for one pool server: 100 responses per
     /// sample, `err(t)` of them 5xx.
-    pub fn haproxy_server(&mut self, proxy: &str, server: &str, rps: f64, err: impl Fn(i64) -> f64 + Copy) {
+    pub fn haproxy_server(
+        &mut self,
+        proxy: &str,
+        server: &str,
+        rps: f64,
+        err: impl Fn(i64) -> f64 + Copy,
+    ) {
         let l = |code: &str| {
-            format!("haproxy_server_http_responses_total{{proxy=\"{proxy}\",server=\"{server}\",code=\"{code}\"}}")
+            format!(
+                "haproxy_server_http_responses_total{{proxy=\"{proxy}\",server=\"{server}\",code=\"{code}\"}}"
+            )
         };
         self.counter(&l("2xx"), |t| rps * STEP as f64 * (1.0 - err(t)));
         self.counter(&l("5xx"), |t| rps * STEP as f64 * err(t));
@@ -78,26 +89,29 @@ impl History {
     /// The same as backend-level counters (`haproxy_backend_*`, one backend
     /// per pool).
     pub fn haproxy_backend(&mut self, proxy: &str, rps: f64, err: impl Fn(i64) -> f64 + Copy) {
-        let l = |code: &str| format!("haproxy_backend_http_responses_total{{proxy=\"{proxy}\",code=\"{code}\"}}");
+        let l = |code: &str| {
+            format!("haproxy_backend_http_responses_total{{proxy=\"{proxy}\",code=\"{code}\"}}")
+        };
         self.counter(&l("2xx"), |t| rps * STEP as f64 * (1.0 - err(t)));
         self.counter(&l("5xx"), |t| rps * STEP as f64 * err(t));
-        self.counter(&format!("haproxy_backend_http_requests_total{{proxy=\"{proxy}\"}}"), |_| {
-            rps * STEP as f64
-        });
+        self.counter(
+            &format!("haproxy_backend_http_requests_total{{proxy=\"{proxy}\"}}"),
+            |_| rps * STEP as f64,
+        );
     }
 
     /// OpenMetrics text: one family at a time, each series in time order.
     pub fn render(&self) -> String {
-        let mut families: BTreeMap<&str, Vec<(&String, &Vec<(i64, f64)>)>> = BTreeMap::new();
-        for (k, v) in &self.series {
+        let mut families: BTreeMap<&str, Vec<&String>> = BTreeMap::new();
+        for k in self.series.keys() {
             let fam = k.split('{').next().unwrap_or(k);
-            families.entry(fam).or_default().push((k, v));
+            families.entry(fam).or_default().push(k);
         }
         let mut out = String::new();
-        for (fam, list) in families {
+        for (fam, keys) in families {
             out.push_str(&format!("# TYPE {fam} gauge\n"));
-            for (k, pts) in list {
-                for (t, v) in pts {
+            for k in keys {
+                for (t, v) in &self.series[k] {
                     out.push_str(&format!("{k} {} {}\n", fmt(*v), self.base + t));
                 }
             }
@@ -116,7 +130,11 @@ fn fmt(v: f64) -> String {
     if v.is_nan() {
         "NaN".into()
     } else if v.is_infinite() {
-        if v > 0.0 { "+Inf".into() } else { "-Inf".into() }
+        if v > 0.0 {
+            "+Inf".into()
+        } else {
+            "-Inf".into()
+        }
     } else {
         format!("{v}")
     }
@@ -135,7 +153,8 @@ pub fn phases(base: f64, phases: &'static [(i64, i64, f64)]) -> impl Fn(i64) -> 
 
 /// Green's error ratio over time: 1% (as blue), a 45 s spike of 30% at
 /// 600 s, a sustained 30% over 1800..2400 s, and 2% (twice blue) from 2700 s.
-pub const GREEN_PHASES: &[(i64, i64, f64)] = &[(600, 645, 0.3), (1800, 2400, 0.3), (2700, 3700, 0.02)];
+pub const GREEN_PHASES: &[(i64, i64, f64)] =
+    &[(600, 645, 0.3), (1800, 2400, 0.3), (2700, 3700, 0.02)];
 
 /// The fast and slow latency distributions: cumulative shares per bucket.
 pub const BUCKETS: [&str; 7] = ["0.05", "0.1", "0.25", "0.5", "1", "2.5", "+Inf"];
@@ -161,16 +180,26 @@ pub fn launch() -> History {
     h.haproxy_backend("idle", 0.0, |_| 0.0);
     for (i, le) in BUCKETS.iter().enumerate() {
         h.counter(
-            &format!("http_request_duration_seconds_bucket{{handler=\"/api/dashboard\",le=\"{le}\"}}"),
+            &format!(
+                "http_request_duration_seconds_bucket{{handler=\"/api/dashboard\",le=\"{le}\"}}"
+            ),
             |t| 100.0 * if t < 1800 { FAST[i] } else { SLOW[i] },
         );
     }
     for e in endpoints() {
         let err = if e == "/api/forensic" { 0.1 } else { 0.001 };
-        h.counter(&format!("app_http_requests_total{{endpoint=\"{e}\",code=\"200\"}}"), |_| 1000.0 * (1.0 - err));
-        h.counter(&format!("app_http_requests_total{{endpoint=\"{e}\",code=\"500\"}}"), |_| 1000.0 * err);
+        h.counter(
+            &format!("app_http_requests_total{{endpoint=\"{e}\",code=\"200\"}}"),
+            |_| 1000.0 * (1.0 - err),
+        );
+        h.counter(
+            &format!("app_http_requests_total{{endpoint=\"{e}\",code=\"500\"}}"),
+            |_| 1000.0 * err,
+        );
     }
-    h.gauge("app_cpu_ratio", 0, END, |t| (!(1215..1800).contains(&t)).then_some(0.3));
+    h.gauge("app_cpu_ratio", 0, END, |t| {
+        (!(1215..1800).contains(&t)).then_some(0.3)
+    });
     h
 }
 

@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# metric-gate vs promtool: 30 rules judged by one `metric-gate check` (queries
+# run concurrently in one process) against 30 sequential `promtool query`
+# calls, the way a shell gate asks Prometheus one query at a time. Both hit
+# the same Prometheus (Debian's), started here over backfilled history.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source bench/lib.sh
+BIN="${GOLIVE_BIN:-target/release}"
+RUNS="${RUNS:-15}"
+export RUNS
+for b in prometheus promtool; do
+  command -v "$b" >/dev/null || { echo "bench: $b missing; run make deps" >&2; exit 1; }
+done
+[ -x "$BIN/metric-gate" ] || { echo "bench: build first: cargo build --release -p metric-gate" >&2; exit 1; }
+
+work=$(mktemp -d)
+prom_pid=
+cleanup() {
+  [ -n "$prom_pid" ] && kill "$prom_pid" 2>/dev/null && wait "$prom_pid" 2>/dev/null
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+# One hour of history six hours ago: 30 services × 10 instances, a request
+# and an error counter each, sampled every 15 s.
+now=$(date +%s)
+base=$(( (now - 6 * 3600) / 60 * 60 ))
+at=$(( base + 3000 ))
+awk -v base="$base" 'BEGIN {
+  for (s = 1; s <= 30; s++) {
+    for (m = 0; m < 2; m++) {
+      name = m ? "bench_errors_total" : "bench_requests_total"
+      printf "# TYPE %s_s%02d gauge\n", name, s
+      for (i = 1; i <= 10; i++) {
+        v = 0
+        for (t = 0; t <= 3600; t += 15) {
+          v += m ? 1 : 100
+          printf "%s_s%02d{instance=\"i%02d\"} %d %d\n", name, s, i, v, base + t
+        }
+      }
+    }
+  }
+  print "# EOF"
+}' > "$work/history.om"
+promtool tsdb create-blocks-from openmetrics "$work/history.om" "$work/data" >/dev/null
+
+printf 'global:\n  scrape_interval: 15s\nscrape_configs: []\n' > "$work/prometheus.yml"
+# A free loopback port: try a few; a port taken meanwhile makes Prometheus exit.
+url=
+for _ in $(seq 1 10); do
+  port=$(shuf -i 20000-60000 -n 1)
+  ss -Htln "sport = :$port" | grep -q . && continue
+  prometheus --config.file="$work/prometheus.yml" --storage.tsdb.path="$work/data" \
+    --storage.tsdb.retention.time=100y --web.listen-address="127.0.0.1:$port" --log.level=warn \
+    >"$work/prometheus.log" 2>&1 &
+  prom_pid=$!
+  for _ in $(seq 1 150); do
+    kill -0 "$prom_pid" 2>/dev/null || break
+    if curl -fs "http://127.0.0.1:$port/-/ready" >/dev/null 2>&1; then
+      url="http://127.0.0.1:$port"
+      break
+    fi
+    sleep 0.2
+  done
+  [ -n "$url" ] && break
+  kill "$prom_pid" 2>/dev/null; wait "$prom_pid" 2>/dev/null || true
+  prom_pid=
+done
+[ -n "$url" ] || { cat "$work/prometheus.log" >&2; echo "bench: Prometheus did not start" >&2; exit 1; }
+
+# The same 30 error-ratio queries for both tools.
+queries=()
+for s in $(seq -w 1 30); do
+  queries+=("sum by (instance) (rate(bench_errors_total_s$s[5m])) / sum by (instance) (rate(bench_requests_total_s$s[5m]))")
+done
+{
+  for i in "${!queries[@]}"; do
+    printf '[[rule]]\nname = "s%02d"\nquery = '"'"'%s'"'"'\nwarn = "> 0.5%%"\ncritical = "> 5%%"\n\n' "$((i + 1))" "${queries[$i]}"
+  done
+} > "$work/instant.toml"
+sed 's/^critical = .*/&\nfor = "5m"\nstep = "15s"/' "$work/instant.toml" > "$work/range.toml"
+
+# Sanity: both tools see the data (ratio 1% → warn over 0.5%), or the bench means nothing.
+"$BIN/metric-gate" check --prometheus "$url" --rules "$work/instant.toml" --at "$at" >"$work/check.json" || [ $? -eq 1 ]
+grep -q '"warning": 30' "$work/check.json" || { echo "bench: metric-gate did not judge 30 rules" >&2; cat "$work/check.json" >&2; exit 1; }
+promtool query instant --time="$at" "$url" "${queries[0]}" | grep -q '0.01' || { echo "bench: promtool saw no data" >&2; exit 1; }
+
+promtool_instant() { for q in "${queries[@]}"; do promtool query instant --time="$at" "$url" "$q" >/dev/null; done; }
+promtool_range() {
+  for q in "${queries[@]}"; do
+    promtool query range --start="$((at - 300))" --end="$at" --step=15s "$url" "$q" >/dev/null
+  done
+}
+
+gi=$(median_ms "$BIN/metric-gate" check --prometheus "$url" --rules "$work/instant.toml" --at "$at")
+pi=$(median_ms promtool_instant)
+gr=$(median_ms "$BIN/metric-gate" check --prometheus "$url" --rules "$work/range.toml" --at "$at")
+pr=$(median_ms promtool_range)
+gm=$(peak_rss_kb "$BIN/metric-gate" check --prometheus "$url" --rules "$work/range.toml" --at "$at" || true)
+pm=$(peak_rss_kb promtool query range --start="$((at - 300))" --end="$at" --step=15s "$url" "${queries[0]}" || true)
+
+ri=$(ratio "$gi" "$pi")
+rr=$(ratio "$gr" "$pr")
+rm_=$(ratio "$gm" "$pm")
+met() { awk -v r="$1" -v g="$2" 'BEGIN { print (r != "n/a" && r <= g) ? "yes" : "no" }'; }
+
+mkdir -p docs/bench
+cat > docs/bench/metric-gate.md <<EOF
+## metric-gate
+
+30 error-ratio rules (each over 10 series) against one Prometheus $(prometheus --version 2>&1 | head -1 | awk '{print $3}') on
+loopback, $RUNS runs each. golive: one \`metric-gate check --rules\` (queries
+concurrent, one process). Peer: 30 sequential \`promtool query\` calls, as a
+shell gate would make them. Lower is better; ratio = golive / peer.
+
+| what | golive median | peer median | ratio | goal | met? |
+|------|---------------|-------------|-------|------|------|
+| 30 instant rules vs 30 \`promtool query instant\` | ${gi} ms | ${pi} ms | ${ri} | ≤ 0.10 (≥ 10× faster) | $(met "$ri" 0.10) |
+| 30 rules with \`for = "5m"\` (query_range) vs 30 \`promtool query range\` | ${gr} ms | ${pr} ms | ${rr} | ≤ 0.10 | $(met "$rr" 0.10) |
+| peak RSS: 30 range rules vs one \`promtool query range\` | ${gm} KiB | ${pm} KiB | ${rm_} | ≤ 1.0 | $(met "$rm_" 1.0) |
+EOF
+cat docs/bench/metric-gate.md
