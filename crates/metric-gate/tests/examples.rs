@@ -166,3 +166,83 @@ fn soft_launch_gate_passes_a_healthy_launch_and_rolls_back_a_failing_one() {
     );
     assert_eq!(by_name("cpu")["status"], "ok");
 }
+
+/// A rule's query from an example file, `${VAR:-default}` expanded.
+fn example_query(file: &str, rule: &str, key: &str) -> String {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples/gates")
+        .join(file);
+    let table: toml::Table = toml::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let rules = table["rule"].as_array().unwrap();
+    let r = rules
+        .iter()
+        .find(|r| r["name"].as_str() == Some(rule))
+        .unwrap_or_else(|| panic!("{file}: no rule {rule}"));
+    golive_core::config::expand(r[key].as_str().unwrap()).unwrap()
+}
+
+#[test]
+fn soft_launch_queries_match_a_live_haproxy_exporter() {
+    use std::time::Duration;
+    use testkit::Nginx;
+    use testkit::haproxy::Haproxy;
+    let blue = Nginx::start(r#"location / { return 200 "blue"; }"#);
+    let green = Nginx::start(r#"location / { return 503 "green"; }"#);
+    let hx = Haproxy::builder()
+        .server("blue1", &format!("127.0.0.1:{}", blue.port))
+        .server("green1", &format!("127.0.0.1:{}", green.port))
+        .start();
+    let target = format!("127.0.0.1:{}", hx.prometheus_port);
+    let mut p = Prometheus::builder()
+        .scrape("haproxy", &[&target])
+        .interval(Duration::from_secs(1))
+        .start();
+    p.wait_for("up{job=\"haproxy\"}", Duration::from_secs(20), |b| {
+        b.contains("\"1\"")
+    });
+    // Traffic after the first scrape, so rates see the counters grow.
+    for _ in 0..100 {
+        let _ = testkit::haproxy::get(hx.port, "/");
+    }
+    p.wait_for(
+        r#"sum(increase(haproxy_server_http_responses_total{server="green1",code="5xx"}[1m])) > 0 and sum(increase(haproxy_server_http_responses_total{server="blue1",code="2xx"}[1m])) > 0"#,
+        Duration::from_secs(20),
+        |b| b.contains("\"value\""),
+    );
+    let adhoc = |q: &str, cond: &[&str]| check(&p, &[&["--query", q], cond].concat());
+
+    // green answers 503 to everything: its 5xx share is 100%.
+    let r = adhoc(
+        &example_query("soft-launch.toml", "green_error_rate", "query"),
+        &["--critical", "> 5%"],
+    );
+    r.assert_code(2);
+    assert_eq!(r.json()["rules"][0]["value"], 1.0);
+    // blue's (the baseline of green_vs_blue_errors): none.
+    let r = adhoc(
+        &example_query("soft-launch.toml", "green_vs_blue_errors", "baseline_query"),
+        &["--critical", "> 5%"],
+    );
+    r.assert_code(0);
+    assert_eq!(r.json()["rules"][0]["value"], 0.0);
+    let r = adhoc(
+        &example_query("soft-launch.toml", "green_servers_up", "query"),
+        &["--critical", "< 1"],
+    );
+    r.assert_code(0);
+    assert_eq!(r.json()["rules"][0]["value"], 1.0);
+    let r = adhoc(
+        &example_query("soft-launch.toml", "green_response_time", "query"),
+        &["--warn", "> 500ms"],
+    );
+    r.assert_code(0);
+    assert_eq!(r.json()["rules"][0]["worst_series"]["server"], "green1");
+    // The whole-backend view of rollout-100.toml sees both pools: 50% 5xx.
+    let r = adhoc(
+        &example_query("rollout-100.toml", "error_rate", "query"),
+        &["--critical", "> 5%"],
+    );
+    r.assert_code(2);
+    let v = r.json()["rules"][0]["value"].as_f64().unwrap();
+    assert!((v - 0.5).abs() < 0.05, "{v}");
+}
