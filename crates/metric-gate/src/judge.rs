@@ -532,3 +532,99 @@ pub fn fmt_labels(l: &BTreeMap<String, String>) -> String {
         .collect();
     format!("{{{}}}", inner.join(","))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::{AdHoc, Overrides, ad_hoc};
+
+    fn rule(critical: &str, floor: Option<f64>, for_: Option<Duration>) -> Rule {
+        ad_hoc(
+            AdHoc {
+                query: "green".into(),
+                critical: Some(Threshold::parse(critical).unwrap()),
+                for_,
+                baseline_query: Some("blue".into()),
+                baseline_floor: floor,
+                ..Default::default()
+            },
+            &Overrides::default(),
+        )
+        .unwrap()
+    }
+
+    fn series(points: &[(i64, f64)]) -> Series {
+        Series {
+            labels: BTreeMap::new(),
+            points: points.to_vec(),
+        }
+    }
+
+    fn judge_instant(r: &Rule, green: f64, blue: f64) -> SeriesResult {
+        let expected = [1000];
+        let f = Frame {
+            rule: r,
+            expected: &expected,
+            instant: true,
+        };
+        let b = series(&[(1000, blue)]);
+        f.judge(&series(&[(1000, green)]), Some(Ok(&b)))
+    }
+
+    #[test]
+    fn zero_baseline_without_floor_fails_any_error() {
+        let r = rule("> 1.5x baseline", None, None);
+        assert_eq!(judge_instant(&r, 0.001, 0.0).status, Status::Critical);
+        assert_eq!(
+            judge_instant(&r, 0.0, 0.0).status,
+            Status::Ok,
+            "0 > 0 is false"
+        );
+    }
+
+    #[test]
+    fn zero_baseline_with_floor_compares_with_the_floor() {
+        let r = rule("> 1.5x baseline", Some(0.005), None);
+        let s = judge_instant(&r, 0.001, 0.0);
+        assert_eq!(s.status, Status::Ok);
+        assert!(
+            s.message.contains("baseline 0 floored to 0.005"),
+            "{}",
+            s.message
+        );
+        assert_eq!(judge_instant(&r, 0.008, 0.0).status, Status::Critical);
+        // Above the floor, the baseline itself counts.
+        assert_eq!(judge_instant(&r, 0.02, 0.01).status, Status::Critical);
+        assert_eq!(judge_instant(&r, 0.012, 0.01).status, Status::Ok);
+    }
+
+    #[test]
+    fn window_needs_every_point_and_every_baseline_point() {
+        let r = rule("> 2x baseline", None, Some(Duration::from_secs(30)));
+        assert_eq!(
+            r.step,
+            Duration::from_millis(7500),
+            "a quarter of the window"
+        );
+        let step = r.step.as_millis() as i64;
+        let at = 100_000;
+        let expected: Vec<i64> = (0..=4).map(|k| at - k * step).collect();
+        let f = Frame {
+            rule: &r,
+            expected: &expected,
+            instant: false,
+        };
+        let pts = |v: f64| expected.iter().map(|&t| (t, v)).collect::<Vec<_>>();
+        let blue = series(&pts(0.01));
+        assert_eq!(
+            f.judge(&series(&pts(0.05)), Some(Ok(&blue))).status,
+            Status::Critical
+        );
+        // One baseline point missing: not judged, never OK.
+        let mut gappy = pts(0.01);
+        gappy.remove(2);
+        let s = f.judge(&series(&pts(0.015)), Some(Ok(&series(&gappy))));
+        assert_eq!(s.status, Status::Unknown, "{}", s.message);
+        assert!(s.message.contains("baseline missing"), "{}", s.message);
+    }
+}
