@@ -130,6 +130,7 @@ pub struct Cli {
     #[arg(
         long = "type",
         short = 't',
+        value_name = "TYPE",
         value_enum,
         ignore_case = true,
         default_value = "A",
@@ -162,6 +163,7 @@ pub struct Cli {
     /// `all`: the answer set equals the expected set; `any`: contains one of them.
     #[arg(
         long = "match",
+        value_name = "MODE",
         value_enum,
         default_value = "all",
         env = "DNS_WATCH_MATCH"

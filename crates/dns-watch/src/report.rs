@@ -445,7 +445,7 @@ impl<'a> Live<'a> {
     fn progress_line(&mut self, r: &Round, left: Option<Duration>) {
         self.last = Some(r.clone());
         let left = left
-            .map(|l| format!(", deadline in {}", human_duration(secs(l))))
+            .map(|l| format!(", deadline in {}", countdown(l)))
             .unwrap_or_default();
         let eta = r.eta_s.map(|e| format!(", eta {e}s")).unwrap_or_default();
         let mut err = std::io::stderr().lock();
@@ -478,7 +478,7 @@ impl<'a> Live<'a> {
             s.push_str(&format!("\x1b[{}A\x1b[J", self.drawn_lines));
         }
         let countdown = match left {
-            Some(l) => format!("deadline in {}", human_duration(secs(l))),
+            Some(l) => format!("deadline in {}", countdown(l)),
             None => "asking…".into(),
         };
         let head = format!("{}  {countdown}\n", headline(self.cfg, &r));
@@ -490,8 +490,14 @@ impl<'a> Live<'a> {
     }
 }
 
-fn secs(d: Duration) -> Duration {
-    Duration::from_secs(d.as_secs() + u64::from(d.subsec_nanos() > 0))
+/// Time left, in whole seconds rounded up: `7s`, `4m52s`, `1h0m5s`.
+pub fn countdown(d: Duration) -> String {
+    let s = d.as_secs() + u64::from(d.subsec_nanos() > 0);
+    match s {
+        0..60 => format!("{s}s"),
+        60..3600 => format!("{}m{:02}s", s / 60, s % 60),
+        _ => format!("{}h{:02}m{:02}s", s / 3600, s / 60 % 60, s % 60),
+    }
 }
 
 fn plain_round_line(cfg: &Config, r: &Round) -> String {
@@ -519,9 +525,7 @@ pub fn emit_final(run: &Run, cfg: &Config, ctx: &Context, fin: &Final) {
                 fin.status.label(),
                 summary_message(cfg, fin)
             ));
-            if let Some(n) = &fin.negative {
-                s.push_str(&format!("warning: {}\n", n.message(&cfg.name_display)));
-            }
+            // Warnings (negative caching) went to stderr when first seen.
             output::emit(&s);
         }
         Format::Prom => output::emit(&prom(cfg, fin)),
@@ -685,4 +689,17 @@ fn csv(fin: &Final) -> String {
         out.push('\n');
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn countdown_rounds_up_to_whole_seconds() {
+        assert_eq!(countdown(Duration::from_millis(5100)), "6s");
+        assert_eq!(countdown(Duration::from_secs(292)), "4m52s");
+        assert_eq!(countdown(Duration::from_secs(3605)), "1h00m05s");
+        assert_eq!(countdown(Duration::ZERO), "0s");
+    }
 }

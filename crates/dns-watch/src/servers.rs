@@ -273,6 +273,14 @@ mod tests {
     }
 
     #[test]
+    fn the_shipped_example_file_parses() {
+        let text = include_str!("../../../examples/dns/resolvers.csv");
+        let s = parse_csv("examples/dns/resolvers.csv", text).unwrap();
+        assert!(s.len() >= 5);
+        assert!(s.iter().any(|x| x.addr.port() == 5353));
+    }
+
+    #[test]
     fn dedupe_keeps_first() {
         let mut s = from_flags(&[
             "192.0.2.1".into(),
