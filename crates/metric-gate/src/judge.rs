@@ -407,8 +407,7 @@ impl Frame<'_> {
             }
         };
 
-        let (status, message) = if let Some((th, l)) = crit.as_ref().filter(|(_, l)| l.all) {
-            let _ = l;
+        let (status, message) = if let Some((th, _)) = crit.as_ref().filter(|(_, l)| l.all) {
             (
                 Status::Critical,
                 format!(
@@ -520,7 +519,7 @@ fn describe_missing_base(b: Option<f64>) -> String {
     match b {
         None => "has no value at the instant".into(),
         Some(v) if v.is_nan() => "value NaN (0/0: no baseline traffic?)".into(),
-        Some(v) => format!("value {v}"),
+        Some(v) => format!("value {}", crate::condition::fmt_num(v)),
     }
 }
 
