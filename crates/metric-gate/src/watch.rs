@@ -56,6 +56,7 @@ pub fn watch(run: &Run, cfg: &Config, w: &WatchConfig, client: &Client) -> ExitC
         Format::Ndjson
     };
     let board = format == Format::Text && log::stdout_is_terminal();
+    let progress = !board && !log::stdout_is_terminal() && log::progress_allowed();
     let replay_from = cfg.at.map(ms_of);
     let t0 = Instant::now();
     let interval_ms = w.interval.as_millis().max(1) as u64;
@@ -90,6 +91,9 @@ pub fn watch(run: &Run, cfg: &Config, w: &WatchConfig, client: &Client) -> ExitC
         };
         let deadline = Deadline::after(cfg.timeout);
         let results = crate::evaluate_all(&cfg.rules, client, at_ms, &deadline);
+        if progress {
+            eprint!("\r\x1b[K");
+        }
         crate::log_round(&results);
         let status = report::overall(&results);
         by_status[status.exit_code() as usize] += 1;
@@ -168,6 +172,17 @@ pub fn watch(run: &Run, cfg: &Config, w: &WatchConfig, client: &Client) -> ExitC
             }
             Format::Json | Format::Prom => {}
         }
+        if progress {
+            // A status line on a terminal's stderr while stdout goes elsewhere.
+            let line = format!(
+                "round {round}: {} ({}), {} of {}",
+                status.label(),
+                report::decision(status),
+                golive_core::units::human_duration(offset),
+                golive_core::units::human_duration(w.duration)
+            );
+            eprint!("\r\x1b[K{}", golive_core::redact::apply(&line));
+        }
         last = results;
         last_status = status;
 
@@ -197,6 +212,9 @@ pub fn watch(run: &Run, cfg: &Config, w: &WatchConfig, client: &Client) -> ExitC
         }
     };
 
+    if progress {
+        eprint!("\r\x1b[K");
+    }
     let status = match ended {
         Ended::Critical => Status::Critical,
         Ended::ConsecutiveWarnings => Status::Warning,
