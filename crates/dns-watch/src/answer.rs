@@ -111,6 +111,10 @@ pub struct Reading {
     /// Whether the CNAME chain stopped at a name this answer has no data for
     /// (an authority for another zone must be asked).
     pub chain_leaves_answer: bool,
+    /// A referral instead of an answer: no answer, no SOA, NS records in the
+    /// authority section (the server is not authoritative for the name, or
+    /// will not recurse). Holds the NS names it points to.
+    pub referral: Vec<String>,
 }
 
 /// Read the answer section for `qname`/`rtype`.
@@ -163,6 +167,18 @@ pub fn read(qname: &Name, rtype: RType, answers: &[Record], authorities: &[Recor
     r.chain_leaves_answer = !r.chain.is_empty() && r.values.is_empty();
     if r.values.is_empty() && r.chain.is_empty() {
         r.negative_ttl = negative_ttl(authorities);
+        if r.negative_ttl.is_none() {
+            let mut ns: Vec<String> = authorities
+                .iter()
+                .filter_map(|rec| match &rec.data {
+                    RData::NS(n) => Some(name_str(&n.0)),
+                    _ => None,
+                })
+                .collect();
+            ns.sort();
+            ns.dedup();
+            r.referral = ns;
+        }
     }
     r
 }

@@ -8,6 +8,7 @@
 //! [`Engine`] API is synchronous.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use hickory_net::NetError;
@@ -18,9 +19,14 @@ use hickory_net::xfer::{DnsHandle, DnsRequestSender, FirstAnswer};
 use hickory_proto::op::{DnsRequest, DnsRequestOptions, Query};
 use hickory_proto::op::{DnsResponse, ResponseCode};
 use hickory_proto::rr::{Name, Record, RecordType};
+use tokio::sync::Semaphore;
 
 /// EDNS UDP payload size (DNS flag day 2020).
 const EDNS_PAYLOAD: u16 = 1232;
+
+/// Queries in flight at once (each holds a socket): keeps a round against
+/// thousands of servers under the usual 1024 open-files limit.
+const MAX_IN_FLIGHT: usize = 512;
 
 /// One query to send.
 #[derive(Debug, Clone)]
@@ -97,7 +103,12 @@ impl Engine {
     /// own timeout). Results come back in the order asked.
     pub fn ask_all(&self, asks: &[Ask]) -> Vec<Outcome> {
         self.rt.block_on(async {
-            let handles: Vec<_> = asks.iter().cloned().map(|a| tokio::spawn(one(a))).collect();
+            let permits = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
+            let handles: Vec<_> = asks
+                .iter()
+                .cloned()
+                .map(|a| tokio::spawn(one(a, permits.clone())))
+                .collect();
             let mut out = Vec::with_capacity(handles.len());
             for h in handles {
                 out.push(h.await.unwrap_or_else(|e| Outcome {
@@ -113,12 +124,21 @@ impl Engine {
     }
 }
 
-async fn one(ask: Ask) -> Outcome {
+async fn one(ask: Ask, permits: Arc<Semaphore>) -> Outcome {
     let start = Instant::now();
     // A hard stop a little after the query's own timeout, whatever happens
-    // inside (socket setup, TCP connect): the deadline is a promise.
+    // inside (waiting for a socket, TCP connect): the deadline is a promise.
     let guard = ask.timeout + Duration::from_millis(20);
-    let result = match tokio::time::timeout(guard, exchange(&ask, start)).await {
+    let work = async {
+        let Ok(_permit) = permits.acquire().await else {
+            return Err(Failure {
+                message: "query engine closed".into(),
+                timed_out: false,
+            });
+        };
+        exchange(&ask, start).await
+    };
+    let result = match tokio::time::timeout(guard, work).await {
         Ok(r) => r,
         Err(_) => Err(timeout_failure(ask.timeout)),
     };

@@ -76,6 +76,10 @@ pub fn check_message(cfg: &Config, c: &Check) -> String {
                 None => what,
             }
         }
+        State::Failed if !c.reading.referral.is_empty() => format!(
+            "referral to {} instead of an answer: not authoritative for this name, or does not recurse for us",
+            c.reading.referral.join(", ")
+        ),
         State::Failed => match c.rcode.as_deref() {
             Some("REFUSED") => {
                 "REFUSED: the server does not serve this name or will not answer us".into()
@@ -189,6 +193,7 @@ fn short_state(c: &Check) -> String {
             .clone()
             .map(|r| if r == "NOERROR" { "NODATA".into() } else { r })
             .unwrap_or_default(),
+        State::Failed if !c.reading.referral.is_empty() => "referral".into(),
         State::Failed => c.rcode.clone().unwrap_or_default(),
         State::NoAnswer => c.error.clone().unwrap_or_else(|| "no answer".into()),
     }
@@ -330,7 +335,7 @@ fn table_rows(cfg: &Config, r: &Round) -> Vec<Vec<String>> {
                 Some(t) => format!("{} (negative TTL {t}s)", short_state(c)),
                 None => short_state(c),
             },
-            State::Failed => "-".into(),
+            State::Failed => short_state(c),
             State::NoAnswer => c.error.clone().unwrap_or_default(),
         };
         let mut row = vec![

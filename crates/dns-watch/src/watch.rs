@@ -371,6 +371,8 @@ impl<'a> Watch<'a> {
                 c.tcp = r.tcp;
                 c.reading = answer::read(&cfg.name, cfg.rtype, &r.answers, &r.authorities);
                 c.state = match r.rcode {
+                    // A referral is no evidence about the name.
+                    ResponseCode::NoError if !c.reading.referral.is_empty() => State::Failed,
                     ResponseCode::NoError | ResponseCode::NXDomain => {
                         if answer::matches(cfg.rtype, &cfg.expect, &c.reading, cfg.match_mode) {
                             State::Match

@@ -286,3 +286,42 @@ fn text_and_ndjson_formats() {
         ran.stdout
     );
 }
+
+#[test]
+fn a_referral_is_reported_as_such_not_as_nodata() {
+    // The parent zone's server delegates example.test elsewhere: asked with
+    // recursion off it refers, it does not answer.
+    let parent = Knot::builder()
+        .zone(
+            "test",
+            "example 10 NS ns.example\nns.example 10 A 127.0.0.1",
+        )
+        .start();
+    let ran = dns_watch()
+        .args([
+            "api.example.test",
+            "-e",
+            "192.0.2.1",
+            "--authoritative",
+            "--once",
+            "--server",
+            &parent.addr(),
+        ])
+        .run();
+    ran.assert_code(2);
+    let doc = ran.json();
+    let s = &doc["servers"][0];
+    assert_eq!(s["status"], "unknown", "{s}");
+    assert_eq!(s["rcode"], "NOERROR");
+    assert!(
+        s["message"]
+            .as_str()
+            .unwrap()
+            .contains("referral to ns.example.test"),
+        "{s}"
+    );
+    assert!(
+        doc["negative_caching"].is_null(),
+        "a referral is not a negative answer"
+    );
+}
