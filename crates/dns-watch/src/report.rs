@@ -32,7 +32,7 @@ fn answer_phrase(c: &Check) -> String {
     let mut parts: Vec<String> = c.reading.chain.iter().map(|n| format!("{n} →")).collect();
     if c.reading.values.is_empty() {
         if c.reading.chain_leaves_answer {
-            parts.push("(not in this answer)".into());
+            parts.push("(target not in this answer)".into());
         }
     } else {
         parts.push(c.reading.values.join(", "));
@@ -229,6 +229,7 @@ pub fn summary(run: &Run, cfg: &Config, ctx: &Context, fin: &Final) -> Value {
     f.insert("zone".into(), json!(fin.zone.as_ref().map(name_str)));
     if !ctx.nameservers.is_empty() {
         f.insert("nameservers".into(), json!(ctx.nameservers));
+        f.insert("resolver".into(), json!(ctx.resolver));
     }
     f.insert("quorum_pct".into(), json!(cfg.quorum_pct));
     f.insert("total".into(), json!(r.total));
