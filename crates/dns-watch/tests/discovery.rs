@@ -58,6 +58,7 @@ fn authoritative_mode_finds_the_zone_and_its_nameservers() {
         doc["nameservers"],
         serde_json::json!(["ns1.example.test", "ns2.example.test"])
     );
+    assert_eq!(doc["resolver"], resolver.addr());
     let s1 = server(&doc, "ns1.example.test");
     assert_eq!(s1["address"], a1.to_string());
     assert_eq!(
