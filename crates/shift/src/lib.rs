@@ -1,10 +1,104 @@
-//! shift (not yet implemented).
+//! shift: move traffic between pools — HAProxy, nginx or any command —
+//! journaled, locked, verified.
+//!
+//! `shift set --split blue=75,green=25` takes the lock beside the journal,
+//! reads the live split, writes an intent line, applies the change (in
+//! steps, with a gate between them, for a ramp), reads the weights back,
+//! restores the starting split on any failure, and writes the result line.
+//! `shift status` compares the live split with the journal, `shift history`
+//! lists the changes and `shift undo` puts back the split from before the
+//! last one.
+//!
+//! Modules: [`cli`] (flags and config into a plain Config), [`split`]
+//! (splits and weights), [`backend`] with [`haproxy`], [`nginx`] and
+//! [`exec`], [`journal`], [`lock`], [`ops`] (set and undo), [`status`],
+//! [`history`], [`report`] (text rendering), [`command`] (running commands),
+//! [`fsutil`] (atomic files), [`signals`].
 
-/// Entry point.
-pub fn run<I, T>(_args: I) -> std::process::ExitCode
+pub mod backend;
+pub mod cli;
+pub mod command;
+pub mod exec;
+pub mod fsutil;
+pub mod haproxy;
+pub mod history;
+pub mod journal;
+pub mod lock;
+pub mod nginx;
+pub mod ops;
+pub mod report;
+pub mod signals;
+pub mod split;
+pub mod status;
+
+use std::ffi::OsString;
+use std::process::ExitCode;
+
+use golive_core::Run;
+use golive_core::output::{Format, emit, emit_line, emit_summary_json};
+use serde_json::Value;
+
+use crate::cli::Action;
+
+/// Run `shift` with these arguments (the first is the program name).
+pub fn run<I, T>(args: I) -> ExitCode
 where
     I: IntoIterator<Item = T>,
-    T: Into<std::ffi::OsString> + Clone,
+    T: Into<OsString> + Clone,
 {
-    std::process::ExitCode::from(3)
+    let (config, _common) = match cli::parse(args) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let run = Run::start("shift", env!("CARGO_PKG_VERSION"));
+    let format = config.format;
+    let doc = match &config.action {
+        Action::Status(t) => {
+            let doc = status::status(t, &run);
+            match format {
+                Format::Text => emit(&report::status_text(&doc)),
+                Format::Prom => emit(&status::prom(&doc)),
+                _ => emit_summary_json(format, &doc),
+            }
+            doc
+        }
+        Action::History { target, limit } => {
+            let (doc, changes) = history::history(target, *limit, &run);
+            match format {
+                Format::Text => emit(&report::history_text(&doc)),
+                Format::Ndjson => {
+                    for c in changes {
+                        let fields = c.as_object().cloned().unwrap_or_default();
+                        emit_line(&run.event("change", fields));
+                    }
+                    emit_line(&doc);
+                }
+                _ => emit_summary_json(format, &doc),
+            }
+            doc
+        }
+        Action::Set(plan) => {
+            let doc = ops::set(plan, &run, format);
+            print_change(format, &doc);
+            doc
+        }
+        Action::Undo(opts) => {
+            let doc = ops::undo(opts, &run, format);
+            print_change(format, &doc);
+            doc
+        }
+    };
+    let code = doc["exit_code"].as_u64().unwrap_or(3) as u8;
+    if code != 0 && format != Format::Text {
+        // One line on stderr for people watching a script run.
+        golive_core::log::warn(doc["message"].as_str().unwrap_or("failed"));
+    }
+    ExitCode::from(code)
+}
+
+fn print_change(format: Format, doc: &Value) {
+    match format {
+        Format::Text => emit(&report::change_text(doc)),
+        _ => emit_summary_json(format, doc),
+    }
 }

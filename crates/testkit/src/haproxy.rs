@@ -172,6 +172,11 @@ impl HaproxyBuilder {
             Duration::from_secs(20),
             || admin_unix(&sock, "show info").is_ok_and(|s| s.contains("Pid:")),
         );
+        // The master handles reload signals only once it has finished loading.
+        let log = d.join("haproxy.log");
+        proc.wait_until("done loading (master)", Duration::from_secs(20), || {
+            std::fs::read_to_string(&log).is_ok_and(|l| l.contains("Loading success."))
+        });
         Haproxy {
             proc,
             port,
@@ -278,20 +283,32 @@ impl Haproxy {
     /// admin socket. Runtime weights are lost unless the state file holds them.
     pub fn reload(&mut self) {
         let old = self.worker_pid();
-        self.proc.signal(libc::SIGUSR2);
         let sock = self.socket.clone();
-        self.proc.wait_until(
-            "reloaded (a new worker on the admin socket)",
-            Duration::from_secs(20),
-            || {
-                let pid = admin_unix(&sock, "show info").ok().and_then(|i| {
-                    i.lines()
-                        .find_map(|l| l.strip_prefix("Pid: "))
-                        .and_then(|p| p.trim().parse::<u32>().ok())
-                });
-                pid.is_some() && pid != old
-            },
-        );
+        let worker = move || {
+            admin_unix(&sock, "show info").ok().and_then(|i| {
+                i.lines()
+                    .find_map(|l| l.strip_prefix("Pid: "))
+                    .and_then(|p| p.trim().parse::<u32>().ok())
+            })
+        };
+        // A signal that arrives while the master is busy can be missed; ask
+        // again every 2 s (a second reload is harmless).
+        let until = Instant::now() + Duration::from_secs(20);
+        loop {
+            self.proc.signal(libc::SIGUSR2);
+            let again = Instant::now() + Duration::from_secs(2);
+            while Instant::now() < again {
+                let pid = worker();
+                if pid.is_some() && pid != old {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(25));
+            }
+            if Instant::now() > until || !self.proc.is_running() {
+                self.proc
+                    .fail("not reloaded (no new worker on the admin socket) after 20s");
+            }
+        }
     }
 
     /// Stop HAProxy.

@@ -1,0 +1,268 @@
+//! Running external commands: nginx's test and reload, exec templates, gates.
+//!
+//! Command lines given as one string are split into words with shell-like
+//! quoting (`'…'`, `"…"`, `\`) but nothing else: no variables, globs,
+//! pipes or `;`. Each runs as its own process group with a deadline; on
+//! expiry the whole group is killed.
+
+use std::io::Read;
+use std::os::unix::process::CommandExt;
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// Split `s` into words: whitespace separates, `'…'` is literal, `"…"`
+/// allows `\"` and `\\`, a bare `\` escapes the next character.
+pub fn split_words(s: &str) -> Result<Vec<String>, String> {
+    let mut words = Vec::new();
+    let mut cur = String::new();
+    let mut in_word = false;
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\'' => {
+                in_word = true;
+                loop {
+                    match chars.next() {
+                        Some('\'') => break,
+                        Some(x) => cur.push(x),
+                        None => return Err(format!("unclosed ' in command: {s}")),
+                    }
+                }
+            }
+            '"' => {
+                in_word = true;
+                loop {
+                    match chars.next() {
+                        Some('"') => break,
+                        Some('\\') => match chars.next() {
+                            Some(x @ ('"' | '\\' | '$' | '`')) => cur.push(x),
+                            Some(x) => {
+                                cur.push('\\');
+                                cur.push(x);
+                            }
+                            None => return Err(format!("unclosed \" in command: {s}")),
+                        },
+                        Some(x) => cur.push(x),
+                        None => return Err(format!("unclosed \" in command: {s}")),
+                    }
+                }
+            }
+            '\\' => {
+                in_word = true;
+                match chars.next() {
+                    Some(x) => cur.push(x),
+                    None => return Err(format!("trailing \\ in command: {s}")),
+                }
+            }
+            c if c.is_whitespace() => {
+                if in_word {
+                    words.push(std::mem::take(&mut cur));
+                    in_word = false;
+                }
+            }
+            c => {
+                in_word = true;
+                cur.push(c);
+            }
+        }
+    }
+    if in_word {
+        words.push(cur);
+    }
+    if words.is_empty() {
+        return Err("empty command".into());
+    }
+    Ok(words)
+}
+
+/// A command line for display: words that need it are single-quoted.
+pub fn display(argv: &[String]) -> String {
+    argv.iter()
+        .map(|w| {
+            if !w.is_empty()
+                && w.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_./=:,@%+".contains(c))
+            {
+                w.clone()
+            } else {
+                format!("'{}'", w.replace('\'', r"'\''"))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// How a command ended.
+#[derive(Debug, Clone)]
+pub struct Finished {
+    /// Exit code; `None` when killed by a signal or on timeout.
+    pub code: Option<i32>,
+    /// What it printed on stdout.
+    pub stdout: String,
+    /// What it printed on stderr.
+    pub stderr: String,
+    /// Whether the deadline killed it.
+    pub timed_out: bool,
+    /// Wall time.
+    pub elapsed: Duration,
+}
+
+impl Finished {
+    /// Exit code 0.
+    pub fn success(&self) -> bool {
+        self.code == Some(0)
+    }
+
+    /// One readable line: `exit 1: nginx: [emerg] …` (last output line).
+    pub fn describe(&self) -> String {
+        let how = if self.timed_out {
+            format!(
+                "killed after {}",
+                golive_core::units::human_duration(self.elapsed)
+            )
+        } else {
+            match self.code {
+                Some(c) => format!("exit {c}"),
+                None => "killed by a signal".into(),
+            }
+        };
+        match self.tail() {
+            Some(t) => format!("{how}: {t}"),
+            None => how,
+        }
+    }
+
+    /// The last non-empty line of stderr, else of stdout.
+    pub fn tail(&self) -> Option<String> {
+        let last = |s: &str| {
+            s.lines()
+                .rev()
+                .find(|l| !l.trim().is_empty())
+                .map(|l| l.trim().to_string())
+        };
+        last(&self.stderr).or_else(|| last(&self.stdout))
+    }
+}
+
+/// Run `argv` with extra environment `env`, no stdin, output captured, and
+/// kill its process group when `timeout` passes.
+pub fn run(
+    argv: &[String],
+    env: &[(String, String)],
+    timeout: Duration,
+) -> Result<Finished, String> {
+    let (prog, args) = argv.split_first().ok_or("empty command")?;
+    let mut cmd = Command::new(prog);
+    cmd.args(args)
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0);
+    let t0 = Instant::now();
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| format!("cannot run {}: {e}", display(argv)))?;
+    let pid = child.id() as i32;
+    let out = child.stdout.take().map(reader);
+    let err = child.stderr.take().map(reader);
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait());
+    });
+    let (status, timed_out) = match rx.recv_timeout(timeout) {
+        Ok(s) => (s.ok(), false),
+        Err(_) => {
+            // SAFETY: kill(2) on the process group we created for this child.
+            unsafe {
+                libc::kill(-pid, libc::SIGKILL);
+            }
+            (rx.recv().ok().and_then(Result::ok), true)
+        }
+    };
+    let collect = |h: Option<std::thread::JoinHandle<String>>| {
+        h.and_then(|h| h.join().ok()).unwrap_or_default()
+    };
+    // Grandchildren may hold the pipes open; they were killed with the group
+    // on timeout, and otherwise the readers end when the last writer does.
+    let stdout = collect(out);
+    let stderr = collect(err);
+    Ok(Finished {
+        code: if timed_out {
+            None
+        } else {
+            status.and_then(|s| s.code())
+        },
+        stdout,
+        stderr,
+        timed_out,
+        elapsed: t0.elapsed(),
+    })
+}
+
+fn reader(mut r: impl Read + Send + 'static) -> std::thread::JoinHandle<String> {
+    std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = r.read_to_end(&mut buf);
+        // Keep memory bounded for chatty commands: the tail is what matters.
+        if buf.len() > 64 * 1024 {
+            buf.drain(..buf.len() - 64 * 1024);
+        }
+        String::from_utf8_lossy(&buf).into_owned()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn words_and_quotes() {
+        assert_eq!(split_words("nginx -t").unwrap(), ["nginx", "-t"]);
+        assert_eq!(
+            split_words(r#"sh -c 'echo "$X" ; x' "a b" c\ d"#).unwrap(),
+            ["sh", "-c", r#"echo "$X" ; x"#, "a b", "c d"]
+        );
+        assert_eq!(split_words(r#""{\"a\":1}""#).unwrap(), [r#"{"a":1}"#]);
+        assert_eq!(split_words("a '' b").unwrap(), ["a", "", "b"]);
+        assert!(split_words("a 'b").is_err());
+        assert!(split_words("   ").is_err());
+    }
+
+    #[test]
+    fn display_quotes_what_needs_it() {
+        let argv = vec!["sh".to_string(), "-c".into(), "echo it's".into()];
+        assert_eq!(display(&argv), r"sh -c 'echo it'\''s'");
+    }
+
+    #[test]
+    fn runs_and_times_out() {
+        let f = run(
+            &[
+                "sh".into(),
+                "-c".into(),
+                "echo out; echo err >&2; exit 3".into(),
+            ],
+            &[],
+            Duration::from_secs(5),
+        )
+        .unwrap();
+        assert_eq!(f.code, Some(3));
+        assert_eq!(f.stdout.trim(), "out");
+        assert_eq!(f.tail().as_deref(), Some("err"));
+        let t0 = Instant::now();
+        let f = run(
+            &["sh".into(), "-c".into(), "sleep 5 & sleep 5".into()],
+            &[],
+            Duration::from_millis(200),
+        )
+        .unwrap();
+        assert!(f.timed_out && !f.success());
+        assert!(
+            t0.elapsed() < Duration::from_secs(3),
+            "group was not killed"
+        );
+        assert!(run(&["/nonexistent/x".into()], &[], Duration::from_secs(1)).is_err());
+    }
+}

@@ -1,0 +1,358 @@
+//! The exec backend: any command (Route53 weighted records, Gateway API
+//! HTTPRoute weights, Traefik files, …) run from a template.
+//!
+//! The template is split into words once, with shell-like quoting, and each
+//! word gets its placeholders replaced; it is never passed to `sh -c`, so a
+//! value cannot become a second command. Placeholders:
+//!
+//! - `{pool}`, `{percent}`, `{weight}`, `{servers}`: the template runs once
+//!   per pool (pools that gain traffic first);
+//! - `{split}` (`blue=75,green=25`): the template runs once for all pools.
+//!
+//! `{weight}` is the pool's integer share out of 100 (largest remainder, so
+//! they sum to 100); `{percent}` is the percentage as given (`75`, `0.5`).
+//! The same values are in the environment: `SHIFT_POOL`, `SHIFT_PERCENT`,
+//! `SHIFT_WEIGHT`, `SHIFT_SERVERS`, `SHIFT_SPLIT`, `SHIFT_BEFORE`.
+//!
+//! The command's exit status is the result. With a read command
+//! (`--exec-read`, printing `blue=75,green=25`) shift can also show the live
+//! split and verify a change by reading it back.
+
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::backend::{Action, ApplyError, Left, Raw, ServerView, Snapshot, Target};
+use crate::command;
+use crate::split::{self, Pool, Split, fmt_pct};
+
+/// One command to run: argv and extra environment.
+type Run = (Vec<String>, Vec<(String, String)>);
+
+/// Run once per pool, or once for all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// `{pool}`, `{percent}`, `{weight}`, `{servers}`.
+    PerPool,
+    /// `{split}`.
+    Once,
+}
+
+/// The exec backend.
+#[derive(Debug, Clone)]
+pub struct Exec {
+    /// The template, split into words.
+    pub template: Vec<String>,
+    /// Per pool or once.
+    pub mode: Mode,
+    /// A command printing the live split, if any.
+    pub read: Option<Vec<String>>,
+}
+
+/// How close a read-back split must be to the request (percentage points):
+/// external systems round to their own weight scales.
+pub const VERIFY_TOLERANCE: f64 = 0.5;
+
+impl Exec {
+    /// Build from a template string; the mode follows the placeholders.
+    pub fn new(template: &str, read: Option<&str>) -> Result<Exec, String> {
+        let words = command::split_words(template).map_err(|e| format!("--exec: {e}"))?;
+        let has = |p: &str| words.iter().any(|w| w.contains(p));
+        let per_pool = ["{pool}", "{percent}", "{weight}", "{servers}"]
+            .iter()
+            .any(|p| has(p));
+        let mode = match (per_pool, has("{split}")) {
+            (true, true) => {
+                return Err("--exec: use either {split} (run once) or {pool}/{percent}/{weight} (run per pool), not both".into());
+            }
+            (_, true) => Mode::Once,
+            (true, false) => Mode::PerPool,
+            (false, false) => {
+                return Err("--exec: the template needs a placeholder: {pool}, {percent}, {weight} or {split}".into());
+            }
+        };
+        let read = read
+            .map(|r| command::split_words(r).map_err(|e| format!("--exec-read: {e}")))
+            .transpose()?;
+        Ok(Exec {
+            template: words,
+            mode,
+            read,
+        })
+    }
+
+    /// JSON description.
+    pub fn describe(&self) -> Value {
+        json!({
+            "kind": "exec",
+            "command": command::display(&self.template),
+            "mode": match self.mode { Mode::PerPool => "per_pool", Mode::Once => "once" },
+            "read_command": self.read.as_ref().map(|r| command::display(r)),
+        })
+    }
+
+    /// `exec aws route53 … (per pool)`.
+    pub fn label(&self) -> String {
+        let mode = match self.mode {
+            Mode::PerPool => "per pool",
+            Mode::Once => "once",
+        };
+        format!("exec `{}` ({mode})", command::display(&self.template))
+    }
+
+    /// Run the read command and parse its split.
+    pub fn read(&self, pools: &[Pool], timeout: Duration) -> Result<Snapshot, String> {
+        let Some(argv) = &self.read else {
+            return Err("the exec backend has no read command (--exec-read), so the live split cannot be seen".into());
+        };
+        let f = command::run(argv, &[], timeout)?;
+        if !f.success() {
+            return Err(format!(
+                "read command `{}` failed ({})",
+                command::display(argv),
+                f.describe()
+            ));
+        }
+        let text = f.stdout.trim();
+        let spec = split::parse_spec(text).map_err(|e| {
+            format!(
+                "read command `{}` printed {text:?}: {e}",
+                command::display(argv)
+            )
+        })?;
+        let live = Split::resolve(&spec, pools).map_err(|e| {
+            format!(
+                "read command `{}` printed {text:?}: {e}",
+                command::display(argv)
+            )
+        })?;
+        Ok(snapshot(&live, pools))
+    }
+
+    fn runs(&self, pools: &[Pool], from: Option<&Snapshot>, target: &Target) -> Vec<Run> {
+        let before = from.and_then(|f| f.split.as_ref());
+        let mut common = vec![("SHIFT_SPLIT".to_string(), target.split.spec())];
+        if let Some(b) = before {
+            common.push(("SHIFT_BEFORE".into(), b.spec()));
+        }
+        match self.mode {
+            Mode::Once => {
+                let argv = self.fill(&[("{split}", target.split.spec())]);
+                vec![(argv, common)]
+            }
+            Mode::PerPool => {
+                let mut up = Vec::new();
+                let mut down = Vec::new();
+                for p in pools {
+                    let pct = target.split.get(&p.name);
+                    let was = before.map(|b| b.get(&p.name));
+                    if was.is_some_and(|w| (w - pct).abs() <= split::EPSILON) {
+                        continue;
+                    }
+                    let weight = target.weight(&p.name).unwrap_or(0).to_string();
+                    let servers = p.servers.join(",");
+                    let argv = self.fill(&[
+                        ("{pool}", p.name.clone()),
+                        ("{percent}", fmt_pct(pct)),
+                        ("{weight}", weight.clone()),
+                        ("{servers}", servers.clone()),
+                    ]);
+                    let mut env = common.clone();
+                    env.push(("SHIFT_POOL".into(), p.name.clone()));
+                    env.push(("SHIFT_PERCENT".into(), fmt_pct(pct)));
+                    env.push(("SHIFT_WEIGHT".into(), weight));
+                    env.push(("SHIFT_SERVERS".into(), servers));
+                    if was.is_some_and(|w| w > pct) {
+                        down.push((argv, env));
+                    } else {
+                        up.push((argv, env));
+                    }
+                }
+                up.extend(down);
+                up
+            }
+        }
+    }
+
+    fn fill(&self, values: &[(&str, String)]) -> Vec<String> {
+        self.template
+            .iter()
+            .map(|w| {
+                let mut w = w.clone();
+                for (k, v) in values {
+                    w = w.replace(k, v);
+                }
+                w
+            })
+            .collect()
+    }
+
+    /// The command lines a change runs.
+    pub fn plan(&self, pools: &[Pool], from: Option<&Snapshot>, target: &Target) -> Vec<Action> {
+        self.runs(pools, from, target)
+            .into_iter()
+            .map(|(argv, _)| Action::Run(argv))
+            .collect()
+    }
+
+    /// Run them in order; stop at the first failure.
+    pub fn apply(
+        &self,
+        pools: &[Pool],
+        from: Option<&Snapshot>,
+        target: &Target,
+        timeout: Duration,
+    ) -> Result<Vec<Action>, ApplyError> {
+        let deadline = Instant::now() + timeout;
+        let mut done = Vec::new();
+        for (argv, env) in self.runs(pools, from, target) {
+            let left_before = if done.is_empty() {
+                Left::Unchanged
+            } else {
+                Left::Changed
+            };
+            let budget = deadline.saturating_duration_since(Instant::now());
+            let f = command::run(&argv, &env, budget).map_err(|message| ApplyError {
+                message,
+                left: left_before,
+            })?;
+            if f.timed_out {
+                // It may have done part of its work.
+                return Err(ApplyError {
+                    message: format!("`{}` {}", command::display(&argv), f.describe()),
+                    left: Left::Changed,
+                });
+            }
+            if !f.success() {
+                return Err(ApplyError {
+                    message: format!("`{}` failed ({})", command::display(&argv), f.describe()),
+                    left: left_before,
+                });
+            }
+            golive_core::log::debug(&format!("ran {}", command::display(&argv)));
+            done.push(Action::Run(argv));
+        }
+        Ok(done)
+    }
+}
+
+/// The exec target: the split, with `{weight}` out of 100 per pool.
+pub fn target(split: &Split, pools: &[Pool]) -> Target {
+    let full = Split(
+        pools
+            .iter()
+            .map(|p| (p.name.clone(), split.get(&p.name)))
+            .collect(),
+    );
+    let w = split::hundred_weights(&full);
+    Target {
+        split: split.clone(),
+        weights: pools
+            .iter()
+            .zip(w)
+            .map(|(p, w)| (p.name.clone(), p.name.clone(), w))
+            .collect(),
+        exact: split.clone(),
+    }
+}
+
+/// A snapshot standing for a known split (read back, or the journal's).
+pub fn snapshot(live: &Split, pools: &[Pool]) -> Snapshot {
+    let t = target(live, pools);
+    Snapshot {
+        split: Some(live.clone()),
+        servers: t
+            .weights
+            .iter()
+            .map(|(p, _, w)| ServerView {
+                pool: Some(p.clone()),
+                name: p.clone(),
+                weight: *w,
+                state: None,
+                serving: None,
+            })
+            .collect(),
+        others: Vec::new(),
+        raw: Raw::Exec,
+    }
+}
+
+/// A read-back split within [`VERIFY_TOLERANCE`] of the request passes.
+pub fn verify(live: &Snapshot, target: &Target) -> Result<(), String> {
+    match &live.split {
+        Some(s) if s.close_to(&target.split, VERIFY_TOLERANCE) => Ok(()),
+        Some(s) => Err(format!(
+            "the read command reports {} (want {})",
+            s.spec(),
+            target.split.spec()
+        )),
+        None => Err("the read command reports no split".into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::split::parse_spec;
+
+    fn pools() -> Vec<Pool> {
+        vec![
+            Pool {
+                name: "blue".into(),
+                servers: vec![],
+            },
+            Pool {
+                name: "green".into(),
+                servers: vec!["rec-g".into()],
+            },
+        ]
+    }
+
+    #[test]
+    fn mode_follows_placeholders() {
+        assert_eq!(
+            Exec::new("set {pool} {percent}", None).unwrap().mode,
+            Mode::PerPool
+        );
+        assert_eq!(Exec::new("set {split}", None).unwrap().mode, Mode::Once);
+        assert!(Exec::new("set {split} {pool}", None).is_err());
+        assert!(Exec::new("set nothing", None).is_err());
+    }
+
+    #[test]
+    fn values_fill_words_without_a_shell() {
+        let e = Exec::new(
+            r#"kubectl patch httproute app -p '{"w":{weight}}' --pool={pool}"#,
+            None,
+        )
+        .unwrap();
+        let s = Split::resolve(&parse_spec("blue=75,green=25").unwrap(), &pools()).unwrap();
+        let t = target(&s, &pools());
+        let runs = e.runs(&pools(), None, &t);
+        assert_eq!(runs.len(), 2);
+        assert_eq!(
+            runs[0].0,
+            [
+                "kubectl",
+                "patch",
+                "httproute",
+                "app",
+                "-p",
+                r#"{"w":75}"#,
+                "--pool=blue"
+            ]
+        );
+        // Rising pools first when the previous split is known.
+        let before = snapshot(
+            &Split::resolve(&parse_spec("blue=100").unwrap(), &pools()).unwrap(),
+            &pools(),
+        );
+        let runs = e.runs(&pools(), Some(&before), &t);
+        assert_eq!(runs[0].0.last().unwrap(), "--pool=green");
+        assert!(
+            runs[0]
+                .1
+                .contains(&("SHIFT_BEFORE".into(), "blue=100,green=0".into()))
+        );
+    }
+}

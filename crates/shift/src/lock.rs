@@ -1,0 +1,202 @@
+//! The lock that keeps two shifts from interleaving: `flock(2)` on
+//! `<journal>.lock`.
+//!
+//! The kernel releases a flock when its holder dies, so a lock left by a
+//! killed process is simply free; the file still names that holder (pid,
+//! host, command, time), which the next run reports as taken over. A clean
+//! exit empties the file. The lock file is never deleted (deleting it would
+//! let two runs lock two different files).
+
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::journal::Who;
+
+/// A held lock; released (and its file emptied) on drop.
+#[derive(Debug)]
+pub struct Lock {
+    file: File,
+    /// The previous holder, when it died without releasing.
+    pub took_over: Option<Value>,
+}
+
+/// Why the lock could not be taken.
+#[derive(Debug)]
+pub enum LockError {
+    /// Another live process holds it; what its file says.
+    Held(Option<Value>),
+    /// The lock file could not be opened.
+    Io(String),
+}
+
+impl LockError {
+    /// One readable sentence.
+    pub fn message(&self, path: &Path, waited: Option<Duration>) -> String {
+        match self {
+            LockError::Held(holder) => {
+                let who = holder
+                    .as_ref()
+                    .map(describe_holder)
+                    .unwrap_or_else(|| "another process".into());
+                let waited = match waited {
+                    Some(d) if !d.is_zero() => {
+                        format!(" (waited {})", golive_core::units::human_duration(d))
+                    }
+                    _ => String::new(),
+                };
+                format!(
+                    "another shift is running: {who} holds {}{waited}; let it finish, or pass --wait-lock DURATION",
+                    path.display()
+                )
+            }
+            LockError::Io(e) => e.clone(),
+        }
+    }
+}
+
+/// `pid 4242 on lb1 (root, shift set blue=75,green=25, since …)`.
+pub fn describe_holder(h: &Value) -> String {
+    format!(
+        "pid {} on {} ({}, `{}`, since {})",
+        h["pid"],
+        h["host"].as_str().unwrap_or("?"),
+        h["user"].as_str().unwrap_or("?"),
+        h["command"].as_str().unwrap_or("?"),
+        h["since"].as_str().unwrap_or("?"),
+    )
+}
+
+fn open(path: &Path) -> Result<File, LockError> {
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o644)
+        .open(path)
+        .map_err(|e| LockError::Io(format!("cannot open lock file {}: {e}", path.display())))
+}
+
+fn try_flock(f: &File, op: libc::c_int) -> std::io::Result<bool> {
+    // SAFETY: flock on a file descriptor we own.
+    let rc = unsafe { libc::flock(f.as_raw_fd(), op | libc::LOCK_NB) };
+    if rc == 0 {
+        return Ok(true);
+    }
+    let e = std::io::Error::last_os_error();
+    if e.raw_os_error() == Some(libc::EWOULDBLOCK) {
+        Ok(false)
+    } else {
+        Err(e)
+    }
+}
+
+fn read_holder(f: &mut File) -> Option<Value> {
+    let mut s = String::new();
+    f.seek(SeekFrom::Start(0)).ok()?;
+    f.read_to_string(&mut s).ok()?;
+    let t = s.trim();
+    if t.is_empty() {
+        return None;
+    }
+    serde_json::from_str(t)
+        .ok()
+        .or_else(|| Some(json!({ "raw": t })))
+}
+
+/// Take the lock, polling until `wait` passes (no wait: one try).
+pub fn acquire(
+    path: &Path,
+    wait: Option<Duration>,
+    who: &Who,
+    command: &str,
+) -> Result<Lock, LockError> {
+    let mut file = open(path)?;
+    let until = Instant::now() + wait.unwrap_or_default();
+    loop {
+        match try_flock(&file, libc::LOCK_EX) {
+            Ok(true) => break,
+            Ok(false) if Instant::now() < until => std::thread::sleep(Duration::from_millis(25)),
+            Ok(false) => return Err(LockError::Held(read_holder(&mut file))),
+            Err(e) => {
+                return Err(LockError::Io(format!(
+                    "cannot lock {}: {e}",
+                    path.display()
+                )));
+            }
+        }
+    }
+    // A non-empty file means its last holder ended without releasing.
+    let took_over = read_holder(&mut file);
+    let me = json!({
+        "pid": who.pid,
+        "host": who.host,
+        "user": who.user,
+        "command": command,
+        "since": golive_core::now_rfc3339(),
+    });
+    let write = |f: &mut File| -> std::io::Result<()> {
+        f.set_len(0)?;
+        f.seek(SeekFrom::Start(0))?;
+        f.write_all(format!("{me}\n").as_bytes())?;
+        f.sync_data()
+    };
+    write(&mut file)
+        .map_err(|e| LockError::Io(format!("cannot write lock file {}: {e}", path.display())))?;
+    Ok(Lock { file, took_over })
+}
+
+/// Who holds the lock right now, without taking it: `Some(holder)` when a
+/// live process has it (its file's content, or `{}`).
+pub fn holder(path: &Path) -> Option<Value> {
+    let mut f = File::open(path).ok()?;
+    match try_flock(&f, libc::LOCK_SH) {
+        Ok(true) => {
+            // SAFETY: releasing the shared lock we just took on our own fd.
+            unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_UN) };
+            None
+        }
+        Ok(false) => Some(read_holder(&mut f).unwrap_or_else(|| json!({}))),
+        Err(_) => None,
+    }
+}
+
+impl Drop for Lock {
+    fn drop(&mut self) {
+        // Empty the file while still holding the lock: a clean release.
+        let _ = self.file.set_len(0);
+        let _ = self.file.sync_data();
+        // Closing the descriptor releases the flock.
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn second_taker_is_refused_and_release_is_clean() {
+        let dir = std::env::temp_dir().join(format!("shift-lock-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("j.lock");
+        let who = crate::journal::who();
+        let l = acquire(&p, None, &who, "shift set x").unwrap();
+        assert!(l.took_over.is_none());
+        assert!(holder(&p).is_some());
+        // flock is per open file description: a second open is refused.
+        match acquire(&p, Some(Duration::from_millis(60)), &who, "y") {
+            Err(LockError::Held(Some(h))) => assert_eq!(h["command"], "shift set x"),
+            other => panic!("{other:?}"),
+        }
+        drop(l);
+        assert!(holder(&p).is_none());
+        assert_eq!(std::fs::read_to_string(&p).unwrap(), "");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
