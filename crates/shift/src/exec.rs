@@ -114,19 +114,31 @@ impl Exec {
             ));
         }
         let text = f.stdout.trim();
-        let spec = split::parse_spec(text).map_err(|e| {
+        let live = parse_read(text, pools).map_err(|e| {
             format!(
                 "read command `{}` printed {text:?}: {e}",
                 command::display(argv)
             )
         })?;
-        let live = Split::resolve(&spec, pools).map_err(|e| {
-            format!(
-                "read command `{}` printed {text:?}: {e}",
-                command::display(argv)
-            )
-        })?;
-        Ok(snapshot(&live, pools))
+        match live {
+            Some(l) => Ok(snapshot(&l, pools)),
+            None => Ok(Snapshot {
+                split: None,
+                servers: target(&Split(Vec::new()), pools)
+                    .weights
+                    .iter()
+                    .map(|(p, _, _)| ServerView {
+                        pool: Some(p.clone()),
+                        name: p.clone(),
+                        weight: 0,
+                        state: None,
+                        serving: None,
+                    })
+                    .collect(),
+                others: Vec::new(),
+                raw: Raw::Exec,
+            }),
+        }
     }
 
     fn runs(&self, pools: &[Pool], from: Option<&Snapshot>, target: &Target) -> Vec<Run> {
@@ -236,6 +248,58 @@ impl Exec {
     }
 }
 
+/// Parse what a read command prints: `POOL=WEIGHT` for every pool
+/// (commas, spaces or newlines between), weights relative to their sum, so
+/// `blue=75,green=25` and `blue=3,green=1` mean the same. All zero: `None`.
+pub fn parse_read(text: &str, pools: &[Pool]) -> Result<Option<Split>, String> {
+    let mut got: Vec<(String, f64)> = Vec::new();
+    for part in text
+        .split([',', ' ', '\n', '\t'])
+        .filter(|p| !p.trim().is_empty())
+    {
+        let (name, w) = part
+            .split_once('=')
+            .ok_or_else(|| format!("'{part}' is not POOL=WEIGHT"))?;
+        let name = name.trim();
+        if !pools.iter().any(|p| p.name == name) {
+            return Err(format!("pool '{name}' is not configured"));
+        }
+        let w: f64 = w
+            .trim()
+            .trim_end_matches('%')
+            .parse()
+            .ok()
+            .filter(|w: &f64| w.is_finite() && *w >= 0.0)
+            .ok_or_else(|| format!("'{part}' has no weight (a number from 0 up)"))?;
+        got.push((name.to_string(), w));
+    }
+    let missing: Vec<&str> = pools
+        .iter()
+        .filter(|p| !got.iter().any(|(n, _)| n == &p.name))
+        .map(|p| p.name.as_str())
+        .collect();
+    if !missing.is_empty() {
+        return Err(format!("no weight for pool {}", missing.join(", ")));
+    }
+    let total: f64 = got.iter().map(|(_, w)| w).sum();
+    if total <= 0.0 {
+        return Ok(None);
+    }
+    Ok(Some(Split(
+        pools
+            .iter()
+            .map(|p| {
+                let w = got
+                    .iter()
+                    .find(|(n, _)| n == &p.name)
+                    .map(|(_, w)| *w)
+                    .unwrap_or(0.0);
+                (p.name.clone(), w / total * 100.0)
+            })
+            .collect(),
+    )))
+}
+
 /// The exec target: the split, with `{weight}` out of 100 per pool.
 pub fn target(split: &Split, pools: &[Pool]) -> Target {
     let full = Split(
@@ -306,6 +370,23 @@ mod tests {
                 servers: vec!["rec-g".into()],
             },
         ]
+    }
+
+    #[test]
+    fn read_output_is_relative_weights() {
+        let s = parse_read("blue=3,green=1\n", &pools()).unwrap().unwrap();
+        assert_eq!(s.spec(), "blue=75,green=25");
+        assert_eq!(
+            parse_read("blue=75 green=25", &pools())
+                .unwrap()
+                .unwrap()
+                .spec(),
+            "blue=75,green=25"
+        );
+        assert!(parse_read("blue=0,green=0", &pools()).unwrap().is_none());
+        assert!(parse_read("blue=1", &pools()).is_err());
+        assert!(parse_read("blue=1,red=1,green=1", &pools()).is_err());
+        assert!(parse_read("blue=x,green=1", &pools()).is_err());
     }
 
     #[test]
