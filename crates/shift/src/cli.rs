@@ -336,6 +336,9 @@ fn resolve(cmd: Cmd, format: Format, invocation: String) -> Result<Config, Error
                     if step <= 0.0 {
                         return Err(Error::usage("--step must be above 0"));
                     }
+                    if let Some(g) = &a.gate {
+                        crate::command::register_secrets(&crate::command::split_words(g).unwrap_or_default());
+                    }
                     Some(Ramp {
                         step,
                         every,
@@ -556,6 +559,19 @@ fn target_with(t: TargetArgs, need_backend: bool) -> Result<(Target, Option<Dura
         return Err(Error::usage(
             "name at least two pools: --pool blue=SRV[,SRV] --pool green=SRV[,SRV] (or [pools] in the config)",
         ));
+    }
+    match &backend {
+        Some(Backend::Exec(e)) => {
+            crate::command::register_secrets(&e.template);
+            if let Some(r) = &e.read {
+                crate::command::register_secrets(r);
+            }
+        }
+        Some(Backend::Nginx(n)) => {
+            crate::command::register_secrets(&n.test);
+            crate::command::register_secrets(&n.reload);
+        }
+        _ => {}
     }
     let target = Target {
         backend,

@@ -76,6 +76,45 @@ pub fn split_words(s: &str) -> Result<Vec<String>, String> {
     Ok(words)
 }
 
+/// Register the secrets a command line carries so nothing shift prints or
+/// journals shows them: passwords in URLs, values of sensitive headers
+/// (`Authorization: Bearer …`), and `--token=…` / `password=…` style
+/// arguments, plus the word after a sensitive flag (`--token abc`).
+pub fn register_secrets(argv: &[String]) {
+    use golive_core::redact;
+    let mut after_flag = false;
+    for w in argv {
+        // Words inside `sh -c '…'` scripts too.
+        let inner = split_words(w).unwrap_or_default();
+        let words: Vec<&str> = if inner.len() > 1 {
+            inner.iter().map(String::as_str).chain([w.as_str()]).collect()
+        } else {
+            vec![w.as_str()]
+        };
+        for word in words {
+            if after_flag {
+                redact::register(word);
+            }
+            after_flag = word.starts_with('-')
+                && !word.contains('=')
+                && redact::is_sensitive_name(word.trim_start_matches('-'));
+            if word.contains("://") {
+                let _ = redact::url(word);
+            }
+            if let Some((name, value)) = word.split_once(':') {
+                if !name.contains(' ') && !value.starts_with("//") {
+                    let _ = redact::header(name.trim(), value.trim());
+                }
+            }
+            if let Some((name, value)) = word.split_once('=') {
+                if redact::is_sensitive_name(name.trim_start_matches('-')) {
+                    redact::register(value);
+                }
+            }
+        }
+    }
+}
+
 /// A command line for display: words that need it are single-quoted.
 pub fn display(argv: &[String]) -> String {
     argv.iter()
@@ -228,6 +267,20 @@ mod tests {
         assert_eq!(split_words("a '' b").unwrap(), ["a", "", "b"]);
         assert!(split_words("a 'b").is_err());
         assert!(split_words("   ").is_err());
+    }
+
+    #[test]
+    fn secrets_in_command_lines_are_registered() {
+        let argv = split_words(
+            "curl -H 'Authorization: Bearer tok-abc-123' https://u:pw-secret-9@api/x --api-key k-xyz-77 --password=hunter22x",
+        )
+        .unwrap();
+        register_secrets(&argv);
+        let shown = golive_core::redact::apply(&display(&argv));
+        for secret in ["tok-abc-123", "pw-secret-9", "k-xyz-77", "hunter22x"] {
+            assert!(!shown.contains(secret), "{shown}");
+        }
+        assert!(shown.contains("curl") && shown.contains("api/x"), "{shown}");
     }
 
     #[test]

@@ -105,7 +105,8 @@ impl Journal {
 
     /// Append one event line and fsync it.
     pub fn append(&self, line: &Value) -> Result<(), String> {
-        let text = serde_json::to_string(line).map_err(|e| e.to_string())?;
+        // Secrets registered from command lines never reach the file.
+        let text = golive_core::redact::apply(&serde_json::to_string(line).map_err(|e| e.to_string())?);
         crate::fsutil::append_line(&self.path, &text)
             .map_err(|e| format!("cannot append to journal {}: {e}", self.path.display()))
     }

@@ -368,9 +368,9 @@ fn execute(r: &mut Report, split: Option<&Split>, ramp: Option<&Ramp>, run: &Run
     r.journal_id = Some(id.clone());
 
     // 7. Apply, step by step.
-    if ramp.is_some() {
-        signals::install();
-    }
+    // From here a Ctrl-C or SIGTERM is remembered, not fatal: a step in
+    // flight completes, and a ramp stops between steps and restores.
+    signals::install();
     let mut current = start.clone();
     let mut stop: Option<String> = None;
     let mut step_left_restored = false;

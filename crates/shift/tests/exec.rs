@@ -239,3 +239,27 @@ fn values_cannot_inject_commands() {
         .assert_code(0);
     assert!(!marker.exists());
 }
+
+#[test]
+fn a_token_in_the_template_reaches_neither_output_nor_journal() {
+    let s = Sys::new("100", "0");
+    let cfg = s.path("shift.toml");
+    testkit::write(
+        &cfg,
+        &format!(
+            "journal = \"journal\"\n[pools]\nblue = []\ngreen = []\n[exec]\ncommand = \"sh -c 'echo {{percent}} > {d}/{{pool}}' --api-token ${{SHIFT_TEST_TOKEN}}\"\n",
+            d = s.d()
+        ),
+    );
+    let secret = "tok-5d41-very-secret";
+    let ran = Cli::new(BIN)
+        .args(["set", "--config", &cfg.display().to_string(), "--split", "green=50", "-v"])
+        .env("SHIFT_TEST_TOKEN", secret)
+        .run();
+    ran.assert_code(0);
+    ran.assert_absent(secret);
+    assert!(ran.stdout.contains("--api-token ***"), "{}", ran.stdout);
+    let journal = std::fs::read_to_string(s.path("journal")).unwrap();
+    assert!(!journal.contains(secret), "{journal}");
+    assert_eq!(s.read("green"), "50");
+}
