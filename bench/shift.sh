@@ -27,11 +27,11 @@ for tool in wrk haproxy nginx; do
   command -v "$tool" >/dev/null || [ -x "/usr/sbin/$tool" ] || { echo "bench/shift.sh: $tool missing; run make deps" >&2; exit 1; }
 done
 [ -x "$BIN/shift" ] || cargo build --release -p shift
-[ -x "target/release/examples/bench" ] || cargo build --release -p shift --example bench
+[ -x "target/release/examples/shift-bench" ] || cargo build --release -p shift --example shift-bench
 
 # Servers, alive until we close fd 3.
 mkfifo "$OUT/ctl"
-target/release/examples/bench "$OUT/env" <"$OUT/ctl" &
+target/release/examples/shift-bench "$OUT/env" <"$OUT/ctl" &
 servers=$!
 exec 3>"$OUT/ctl"
 trap 'exec 3>&-; wait "$servers" 2>/dev/null || true' EXIT

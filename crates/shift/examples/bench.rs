@@ -2,7 +2,7 @@
 //! HAProxy with unix and TCP admin sockets. Writes `KEY=VALUE` lines to the
 //! file named by its argument, then serves until stdin closes.
 //!
-//! `cargo run --release -p shift --example bench -- bench/out/shift.env < fifo`
+//! `cargo run --release -p shift --example shift-bench -- bench/out/shift.env < fifo`
 
 use std::io::Read;
 

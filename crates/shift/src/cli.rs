@@ -337,7 +337,9 @@ fn resolve(cmd: Cmd, format: Format, invocation: String) -> Result<Config, Error
                         return Err(Error::usage("--step must be above 0"));
                     }
                     if let Some(g) = &a.gate {
-                        crate::command::register_secrets(&crate::command::split_words(g).unwrap_or_default());
+                        crate::command::register_secrets(
+                            &crate::command::split_words(g).unwrap_or_default(),
+                        );
                     }
                     Some(Ramp {
                         step,

@@ -87,7 +87,11 @@ pub fn register_secrets(argv: &[String]) {
         // Words inside `sh -c '…'` scripts too.
         let inner = split_words(w).unwrap_or_default();
         let words: Vec<&str> = if inner.len() > 1 {
-            inner.iter().map(String::as_str).chain([w.as_str()]).collect()
+            inner
+                .iter()
+                .map(String::as_str)
+                .chain([w.as_str()])
+                .collect()
         } else {
             vec![w.as_str()]
         };

@@ -106,7 +106,8 @@ impl Journal {
     /// Append one event line and fsync it.
     pub fn append(&self, line: &Value) -> Result<(), String> {
         // Secrets registered from command lines never reach the file.
-        let text = golive_core::redact::apply(&serde_json::to_string(line).map_err(|e| e.to_string())?);
+        let text =
+            golive_core::redact::apply(&serde_json::to_string(line).map_err(|e| e.to_string())?);
         crate::fsutil::append_line(&self.path, &text)
             .map_err(|e| format!("cannot append to journal {}: {e}", self.path.display()))
     }
@@ -255,11 +256,15 @@ impl Change {
         m.insert("before".into(), self.before().clone());
         m.insert("target".into(), i["target"].clone());
         m.insert("after".into(), self.after());
-        m.insert("steps_done".into(), json!(self.steps.len()));
-        m.insert(
-            "steps_planned".into(),
-            json!(i["steps"].as_array().map(Vec::len).unwrap_or(1)),
-        );
+        let planned = i["steps"].as_array().map(Vec::len).unwrap_or(1);
+        // Single-step changes journal no step lines: their result says it.
+        let done = if self.status() == "applied" {
+            planned
+        } else {
+            self.steps.len()
+        };
+        m.insert("steps_done".into(), json!(done));
+        m.insert("steps_planned".into(), json!(planned));
         for k in ["undoes", "resumes"] {
             if let Some(v) = i.get(k).filter(|v| !v.is_null()) {
                 m.insert(k.into(), v.clone());

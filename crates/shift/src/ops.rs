@@ -203,6 +203,8 @@ fn execute(r: &mut Report, split: Option<&Split>, ramp: Option<&Ramp>, run: &Run
         }
     };
 
+    r.target = Some(backend.target(&wanted, pools));
+
     // 3. What is live now.
     let start = if backend.readable() {
         match backend.read(pools, t.timeout) {

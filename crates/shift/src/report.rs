@@ -147,11 +147,10 @@ pub fn change_text(doc: &Value) -> String {
     let mut out = format!("{}  {}\n", label(doc), s(&doc["message"]));
     out.push_str(&format!("backend  {}\n", backend_text(&doc["backend"])));
     if let Some(j) = doc["journal"].as_object() {
-        out.push_str(&format!(
-            "journal  {} (change {})\n",
-            s(&j["path"]),
-            s(&j["id"])
-        ));
+        match j["id"].as_str() {
+            Some(id) => out.push_str(&format!("journal  {} (change {id})\n", s(&j["path"]))),
+            None => out.push_str(&format!("journal  {} (nothing written)\n", s(&j["path"]))),
+        }
     }
     if let Some(sf) = doc.get("state_file").filter(|v| !v.is_null()) {
         out.push_str(&format!(

@@ -346,23 +346,24 @@ pub fn prom(doc: &Value) -> String {
         &[],
         doc["exit_code"].as_f64().unwrap_or(3.0),
     );
-    p.header(
-        "shift_pool_percent",
-        "gauge",
-        "Share of the weight each pool has live.",
-    );
-    p.header(
-        "shift_pool_expected_percent",
-        "gauge",
-        "Share the journal's last change left each pool.",
-    );
-    for item in doc["pools"].as_array().into_iter().flatten() {
-        let name = item["name"].as_str().unwrap_or("");
-        if let Some(v) = item["percent"].as_f64() {
-            p.sample("shift_pool_percent", &[("pool", name)], v);
-        }
-        if let Some(v) = item["percent_expected"].as_f64() {
-            p.sample("shift_pool_expected_percent", &[("pool", name)], v);
+    let families = [
+        (
+            "shift_pool_percent",
+            "percent",
+            "Share of the weight each pool has live.",
+        ),
+        (
+            "shift_pool_expected_percent",
+            "percent_expected",
+            "Share the journal's last change left each pool.",
+        ),
+    ];
+    for (metric, field, help) in families {
+        p.header(metric, "gauge", help);
+        for item in doc["pools"].as_array().into_iter().flatten() {
+            if let Some(v) = item[field].as_f64() {
+                p.sample(metric, &[("pool", item["name"].as_str().unwrap_or(""))], v);
+            }
         }
     }
     if let Some(d) = doc["drift"].as_bool() {

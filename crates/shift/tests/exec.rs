@@ -253,7 +253,14 @@ fn a_token_in_the_template_reaches_neither_output_nor_journal() {
     );
     let secret = "tok-5d41-very-secret";
     let ran = Cli::new(BIN)
-        .args(["set", "--config", &cfg.display().to_string(), "--split", "green=50", "-v"])
+        .args([
+            "set",
+            "--config",
+            &cfg.display().to_string(),
+            "--split",
+            "green=50",
+            "-v",
+        ])
         .env("SHIFT_TEST_TOKEN", secret)
         .run();
     ran.assert_code(0);

@@ -74,6 +74,16 @@ fn set_applies_reads_back_and_traffic_follows_the_split() {
     assert_eq!(doc["split"], json!({"blue": 0, "green": 100}));
     assert_eq!(doc["drift"], false);
     assert_eq!(doc["journal"]["expected"], json!({"blue": 0, "green": 100}));
+
+    let ran = lab.shift("status").args(["--format", "prom"]).run();
+    ran.assert_code(0);
+    assert!(
+        ran.stdout
+            .contains("shift_pool_percent{pool=\"green\"} 100\n"),
+        "{}",
+        ran.stdout
+    );
+    assert!(ran.stdout.contains("shift_drift 0\n"), "{}", ran.stdout);
 }
 
 #[test]
