@@ -180,7 +180,7 @@ fn execute(r: &mut Report, split: Option<&Split>, ramp: Option<&Ramp>, run: &Run
         log::warn(&format!(
             "the last change ({} {} started {} by {}@{}) {}; this run takes over from it",
             u.intent["action"].as_str().unwrap_or("set"),
-            u.intent["target"],
+            report::spec_of(&u.intent["target"]),
             u.intent["time"].as_str().unwrap_or("?"),
             u.intent["user"].as_str().unwrap_or("?"),
             u.intent["host"].as_str().unwrap_or("?"),
@@ -416,6 +416,8 @@ fn execute(r: &mut Report, split: Option<&Split>, ramp: Option<&Ramp>, run: &Run
             }
         }
         let t0 = Instant::now();
+        // Apply and verify share one budget.
+        let step_deadline = t0 + t.timeout;
         let applied = backend.apply(pools, current.as_ref(), tg, t.timeout);
         let apply_ms = ms(t0.elapsed());
         step.insert("apply_ms".into(), json!(apply_ms));
@@ -453,7 +455,10 @@ fn execute(r: &mut Report, split: Option<&Split>, ramp: Option<&Ramp>, run: &Run
         // Verify by reading back.
         let t1 = Instant::now();
         let live = if backend.readable() {
-            match backend.read(pools, t.timeout) {
+            match backend.read(
+                pools,
+                step_deadline.saturating_duration_since(Instant::now()),
+            ) {
                 Ok(s) => Some(s),
                 Err(e) => {
                     step.insert("status".into(), json!("unverified"));
