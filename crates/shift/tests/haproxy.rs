@@ -703,3 +703,35 @@ fn a_socket_that_never_answers_costs_at_most_the_timeout() {
         );
     }
 }
+
+#[test]
+fn wait_lock_waits_for_the_other_shift_to_finish() {
+    let lab = Lab::start();
+    lab.shift("set")
+        .args(["--split", "blue=100"])
+        .run()
+        .assert_code(0);
+    let first = lab
+        .shift("set")
+        .args(["--split", "green=20", "--step", "10", "--every", "300ms"])
+        .spawn();
+    let until = Instant::now() + Duration::from_secs(10);
+    while events(&lab.journal_lines(), "step").is_empty() {
+        assert!(Instant::now() < until, "the first shift never started");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let ran = lab
+        .shift("set")
+        .args(["--split", "green=100", "--wait-lock", "20s"])
+        .run();
+    ran.assert_code(0);
+    let out = first.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "the first shift finished undisturbed"
+    );
+    // The second ran after the first: its before is the first's target.
+    assert_eq!(ran.json()["before"], json!({"blue": 80, "green": 20}));
+    assert_eq!(lab.weights(), [0, 0, 1]);
+}

@@ -93,6 +93,29 @@ impl Front {
         (b, g)
     }
 
+    /// The front nginx's worker pids (children of the master).
+    fn workers(&self) -> Vec<String> {
+        let pid = std::fs::read_to_string(self.front.dir().join("nginx.pid")).unwrap();
+        let pid = pid.trim();
+        std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
+            .unwrap_or_default()
+            .split_whitespace()
+            .map(String::from)
+            .collect()
+    }
+
+    /// Wait until every worker in `old` has exited (a reload has taken).
+    fn wait_reloaded(&self, old: &[String]) {
+        let until = Instant::now() + Duration::from_secs(10);
+        while old
+            .iter()
+            .any(|p| std::path::Path::new(&format!("/proc/{p}")).exists())
+        {
+            assert!(Instant::now() < until, "nginx's old workers never left");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// Wait until the reload has taken: `n` requests in a row all green.
     fn wait_all_green(&self, n: usize) {
         let until = Instant::now() + Duration::from_secs(10);
@@ -126,17 +149,19 @@ fn set_rewrites_the_upstream_file_reloads_and_traffic_follows() {
     );
     f.wait_all_green(20);
 
+    let old = f.workers();
+    assert!(!old.is_empty(), "no nginx workers found");
     let ran = f.shift("set").args(["--split", "blue=75,green=25"]).run();
     ran.assert_code(0);
     assert!(
         f.file()
             .contains(&format!("server 127.0.0.1:{} weight=3;", f.blue.port))
     );
-    // The reload is a signal: give the new worker a moment, then count.
+    // The reload is a signal: wait until the old worker has left, then count.
     // nginx's smooth weighted round-robin (one worker) is deterministic:
     // 3:1 repeats every 4 requests, so 400 requests are exact to within one
     // cycle; 2 percentage points is the bound.
-    std::thread::sleep(Duration::from_millis(500));
+    f.wait_reloaded(&old);
     let (blue, green) = f.traffic(400);
     assert!(
         (green as f64 / 4.0 - 25.0).abs() <= 2.0,

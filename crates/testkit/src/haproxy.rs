@@ -117,17 +117,51 @@ impl HaproxyBuilder {
     }
 
     /// Write the config, start HAProxy and wait until its frontend, its
-    /// exporter and its admin socket answer.
+    /// exporter and its admin socket answer. A port taken by someone else
+    /// between choosing and binding it means a new try with fresh ports.
     pub fn start(self) -> Haproxy {
         let bin = crate::require("haproxy", "haproxy");
         let dir = crate::temp_dir("haproxy");
+        for attempt in 1.. {
+            match self.try_start(&bin, &dir) {
+                Ok((proc, port, prometheus_port, tcp_admin)) => {
+                    let d = dir.path();
+                    return Haproxy {
+                        proc,
+                        port,
+                        prometheus_port,
+                        backend: self.backend.clone(),
+                        socket: d.join("admin.sock"),
+                        tcp_admin,
+                        state_file: self.state_file.then(|| d.join("server-state")),
+                        dir,
+                    };
+                }
+                Err(proc) if attempt < 5 => drop(proc),
+                Err(proc) => proc.fail("could not bind its ports after 5 tries"),
+            }
+        }
+        unreachable!()
+    }
+
+    /// One try: `Err` when HAProxy exited because a port was taken.
+    #[allow(clippy::type_complexity)]
+    fn try_start(
+        &self,
+        bin: &Path,
+        dir: &tempfile::TempDir,
+    ) -> Result<(Proc, u16, u16, Option<String>), Proc> {
         let d = dir.path();
-        let port = crate::free_port();
-        let prometheus_port = crate::free_port();
+        let mut ports: Vec<u16> = Vec::new();
+        while ports.len() < 3 {
+            let p = crate::free_port();
+            if !ports.contains(&p) {
+                ports.push(p);
+            }
+        }
+        let (port, prometheus_port) = (ports[0], ports[1]);
         let socket = d.join("admin.sock");
-        let tcp_admin = self
-            .tcp_admin
-            .then(|| format!("127.0.0.1:{}", crate::free_port()));
+        let tcp_admin = self.tcp_admin.then(|| format!("127.0.0.1:{}", ports[2]));
         let state_file = self.state_file.then(|| d.join("server-state"));
 
         let mut global = format!("global\n  stats socket {} level admin\n", socket.display());
@@ -156,37 +190,39 @@ impl HaproxyBuilder {
             extra = self.extra_backends,
         );
         crate::write(&d.join("haproxy.cfg"), &conf);
+        let log = d.join("haproxy.log");
+        let _ = std::fs::remove_file(&log);
 
-        let mut cmd = Command::new(&bin);
+        let mut cmd = Command::new(bin);
         cmd.args(["-W", "-db", "-f"]).arg(d.join("haproxy.cfg"));
-        let mut proc =
-            Proc::spawn("haproxy", cmd, &d.join("haproxy.log")).with_stop_signal(libc::SIGTERM);
+        let mut proc = Proc::spawn("haproxy", cmd, &log).with_stop_signal(libc::SIGTERM);
+        // Ready: the master has finished loading (it handles reload signals
+        // only from then on) and the worker answers on the admin socket.
+        let until = Instant::now() + Duration::from_secs(20);
+        loop {
+            let text = std::fs::read_to_string(&log).unwrap_or_default();
+            if text.contains("Loading success.")
+                && admin_unix(&socket, "show info").is_ok_and(|s| s.contains("Pid:"))
+            {
+                break;
+            }
+            if !proc.is_running() {
+                if text.contains("Address already in use") {
+                    return Err(proc);
+                }
+                proc.fail("exited while starting");
+            }
+            if Instant::now() > until {
+                proc.fail("not ready after 20s");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
         proc.wait_tcp(([127, 0, 0, 1], port).into(), Duration::from_secs(20));
         proc.wait_tcp(
             ([127, 0, 0, 1], prometheus_port).into(),
             Duration::from_secs(20),
         );
-        let sock = socket.clone();
-        proc.wait_until(
-            "answering on its admin socket",
-            Duration::from_secs(20),
-            || admin_unix(&sock, "show info").is_ok_and(|s| s.contains("Pid:")),
-        );
-        // The master handles reload signals only once it has finished loading.
-        let log = d.join("haproxy.log");
-        proc.wait_until("done loading (master)", Duration::from_secs(20), || {
-            std::fs::read_to_string(&log).is_ok_and(|l| l.contains("Loading success."))
-        });
-        Haproxy {
-            proc,
-            port,
-            prometheus_port,
-            backend: self.backend,
-            socket,
-            tcp_admin,
-            state_file,
-            dir,
-        }
+        Ok((proc, port, prometheus_port, tcp_admin))
     }
 }
 
