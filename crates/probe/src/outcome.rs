@@ -142,6 +142,19 @@ pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
     out.replace('\n', " ")
 }
 
+/// A measured time for people: `0.68ms`, `3.2ms`, `45ms`, `1.2s` (sub-10 ms
+/// times keep their decimals, where a local check lives).
+pub fn took(d: std::time::Duration) -> String {
+    let ms = d.as_secs_f64() * 1000.0;
+    if ms < 1.0 {
+        format!("{ms:.2}ms")
+    } else if ms < 10.0 {
+        format!("{ms:.1}ms")
+    } else {
+        golive_core::units::human_duration(d)
+    }
+}
+
 /// Milliseconds with three decimals, as every `*_ms` figure is written.
 pub fn ms(d: std::time::Duration) -> f64 {
     (d.as_secs_f64() * 1_000_000.0).round() / 1000.0

@@ -92,7 +92,7 @@ pub fn print(run: &Run, plan: &Plan, results: &[CheckResult]) -> Status {
 
 fn latency(r: &CheckResult) -> String {
     match r.outcome.figures.get("latency_ms").and_then(Value::as_f64) {
-        Some(v) => human_duration(std::time::Duration::from_secs_f64(v / 1000.0)),
+        Some(v) => crate::outcome::took(std::time::Duration::from_secs_f64(v / 1000.0)),
         None => "-".into(),
     }
 }

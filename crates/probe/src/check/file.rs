@@ -171,7 +171,11 @@ pub fn probe(spec: &FileSpec, limit: Duration) -> Outcome {
         "newest of {matches}: {}, {}, {} old",
         path.display(),
         human_size(size),
-        human_duration(Duration::from_secs(age_s))
+        if age_s < 60 {
+            format!("{age_s}s")
+        } else {
+            human_duration(Duration::from_secs(age_s))
+        }
     );
     if let Some(n) = uncompressed {
         base.push_str(&format!(", gzip intact ({} uncompressed)", human_size(n)));

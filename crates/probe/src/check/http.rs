@@ -270,6 +270,11 @@ pub fn agent(
         .http_status_as_error(false)
         .max_redirects(if follow { 10 } else { 0 })
         .timeout_global(Some(limit))
+        // ureq's 128 KiB buffers per connection cost 16 MB across 64
+        // concurrent checks; a health answer fits in far less (headers up
+        // to the 64 KiB limit still fit).
+        .input_buffer_size(64 * 1024)
+        .output_buffer_size(16 * 1024)
         .user_agent(concat!("golive-probe/", env!("CARGO_PKG_VERSION")));
     if https {
         let tls = ureq::tls::TlsConfig::builder()
@@ -419,7 +424,7 @@ pub fn probe(spec: &HttpSpec, limit: Duration) -> Outcome {
         );
     }
 
-    let base = format!("HTTP {code} in {}", human_duration(took));
+    let base = format!("HTTP {code} in {}", crate::outcome::took(took));
     let mut o = base_figures(v.outcome(&base), spec, https)
         .with("status_code", code)
         .with("latency_ms", ms(took))

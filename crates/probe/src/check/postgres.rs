@@ -123,6 +123,17 @@ pub fn probe(spec: &PostgresSpec, limit: Duration) -> Outcome {
     };
     config.options(&options);
     let fail = |(msg, kind): (String, &'static str)| {
+        let msg = if kind == "connection_refused" {
+            let host = match spec.config.get_hosts().first() {
+                Some(postgres::config::Host::Tcp(h)) => h.clone(),
+                Some(postgres::config::Host::Unix(p)) => p.display().to_string(),
+                None => String::new(),
+            };
+            let port = spec.config.get_ports().first().copied().unwrap_or(5432);
+            format!("connection refused at {host}:{port}")
+        } else {
+            msg
+        };
         Outcome::critical(msg)
             .with("dsn", spec.display.clone())
             .with("error", kind)
@@ -208,7 +219,7 @@ pub fn probe(spec: &PostgresSpec, limit: Duration) -> Outcome {
             .as_deref()
             .map(|s| format!(" {s}"))
             .unwrap_or_default(),
-        human_duration(total)
+        crate::outcome::took(total)
     );
     if let (Some((used, max, _)), Some(p)) = (conns, pct) {
         base.push_str(&format!(", {used}/{max} connections ({p}%)"));

@@ -337,11 +337,15 @@ pub fn probe(spec: &PrometheusSpec, limit: Duration) -> Outcome {
             series.len()
         )
     };
-    let base = format!("{base} (`{}` in {})", spec.query, human_duration(took));
+    let base = format!(
+        "{base} (`{}` in {})",
+        spec.query,
+        crate::outcome::took(took)
+    );
     let mut o = with_base(v.outcome(&base))
         .with("latency_ms", ms(took))
         .with("series", series.len())
-        .with("failing", failing.len() + nan.len())
+        .with("failing_series", failing.len() + nan.len())
         .with("down", Value::Array(down));
     o.metric(
         "probe_prometheus_series",

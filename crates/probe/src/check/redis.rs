@@ -55,6 +55,11 @@ fn describe(e: &redis::RedisError, limit: Duration) -> (String, &'static str) {
 /// Connect, PING and read INFO, within `limit`.
 pub fn probe(spec: &RedisSpec, limit: Duration) -> Outcome {
     let fail = |(msg, kind): (String, &'static str)| {
+        let msg = if kind == "connection_refused" {
+            format!("connection refused at {}", spec.display)
+        } else {
+            msg
+        };
         Outcome::critical(msg)
             .with("url", spec.display.clone())
             .with("error", kind)
@@ -99,7 +104,7 @@ pub fn probe(spec: &RedisSpec, limit: Duration) -> Outcome {
         Status::Ok,
         format!(
             "PONG in {}{}{}",
-            human_duration(took),
+            crate::outcome::took(took),
             version
                 .as_deref()
                 .map(|v| format!(", Redis {v}"))

@@ -31,10 +31,7 @@ pub fn probe(spec: &TcpSpec, limit: Duration) -> Outcome {
             let took = t0.elapsed();
             Outcome::new(
                 Status::Ok,
-                format!(
-                    "connected to {addr} in {}",
-                    golive_core::units::human_duration(took)
-                ),
+                format!("connected to {addr} in {}", crate::outcome::took(took)),
             )
             .with("address", addr.to_string())
             .with("latency_ms", ms(took))

@@ -367,12 +367,13 @@ pub fn probe(spec: &TlsSpec, limit: Duration) -> Outcome {
     }
     let leaf_days = leaf.days_left(now);
     let base = format!(
-        "{version} to {}, certificate for {} expires {} ({leaf_days} days)",
+        "{version} to {}: {} expires {} ({leaf_days} days)",
         spec.server_name,
-        leaf.sans
-            .first()
-            .cloned()
-            .unwrap_or_else(|| leaf.subject.clone()),
+        if leaf.subject.is_empty() {
+            "the certificate"
+        } else {
+            leaf.subject.as_str()
+        },
         golive_core::rfc3339(leaf.not_after)
             .get(..10)
             .unwrap_or_default(),

@@ -24,7 +24,7 @@ fn all_targets_up_passes() {
     let doc = r.assert_envelope("probe");
     let c = check(&doc);
     assert_eq!(c["series"], 1);
-    assert_eq!(c["failing"], 0);
+    assert_eq!(c["failing_series"], 0);
     assert_eq!(c["query"], "up");
     assert!(
         c["message"]
@@ -58,6 +58,10 @@ fn a_down_target_is_critical_and_named_with_its_last_error() {
         .scrape("app", &[up.as_str()])
         .scrape("worker", &[down.as_str()])
         .start();
+    // Both targets scraped at least once, the down one recorded as 0.
+    prom.wait_for("up", Duration::from_secs(30), |b| {
+        b.matches("\"value\"").count() >= 2
+    });
     prom.wait_for("up == 0", Duration::from_secs(30), |b| {
         b.contains("\"value\"")
     });
@@ -68,7 +72,7 @@ fn a_down_target_is_critical_and_named_with_its_last_error() {
     let doc = r.assert_envelope("probe");
     let c = check(&doc);
     assert_eq!(c["series"], 2);
-    assert_eq!(c["failing"], 1);
+    assert_eq!(c["failing_series"], 1);
     let msg = c["message"].as_str().unwrap();
     assert!(msg.contains(&format!("worker/{down}")), "{msg}");
     assert!(msg.contains("refused"), "names the last error: {msg}");
