@@ -144,8 +144,9 @@ pub fn acquire(
     let write = |f: &mut File| -> std::io::Result<()> {
         f.set_len(0)?;
         f.seek(SeekFrom::Start(0))?;
-        f.write_all(format!("{me}\n").as_bytes())?;
-        f.sync_data()
+        // No fsync: the holder's details only feed messages, and the flock
+        // itself is what excludes; the journal carries the durable record.
+        f.write_all(format!("{me}\n").as_bytes())
     };
     write(&mut file)
         .map_err(|e| LockError::Io(format!("cannot write lock file {}: {e}", path.display())))?;
@@ -171,7 +172,6 @@ impl Drop for Lock {
     fn drop(&mut self) {
         // Empty the file while still holding the lock: a clean release.
         let _ = self.file.set_len(0);
-        let _ = self.file.sync_data();
         // Closing the descriptor releases the flock.
     }
 }
