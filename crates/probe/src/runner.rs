@@ -150,7 +150,7 @@ fn attempt_once(check: &Arc<Check>, limit: Duration) -> Outcome {
     let (tx, rx) = mpsc::channel();
     let c = check.clone();
     let spawned = std::thread::Builder::new()
-        .name(format!("probe-{}", check.name))
+        .name("probe-attempt".into())
         .spawn(move || {
             let o = crate::check::probe(&c.spec, limit);
             let _ = tx.send(o);

@@ -206,9 +206,17 @@ pub fn probe(spec: &PrometheusSpec, limit: Duration) -> Outcome {
     let doc: Value = match serde_json::from_slice(&body) {
         Ok(d) => d,
         Err(_) => {
-            return with_base(Outcome::unknown(format!(
-                "HTTP {code}: the answer is not a Prometheus API document"
-            )))
+            // A 5xx from Prometheus or the proxy before it: it is not
+            // serving. Anything else: not the API we expected to read.
+            let status = if code >= 500 {
+                Status::Critical
+            } else {
+                Status::Unknown
+            };
+            return with_base(Outcome::new(
+                status,
+                format!("HTTP {code}: the answer is not a Prometheus API document"),
+            ))
             .with("status_code", code)
             .with("error", "not_prometheus");
         }

@@ -168,3 +168,30 @@ fn ndjson_streams_attempts_then_the_summary() {
     assert!(last.get("event").is_none());
     assert_eq!(last["checks"][0]["attempts"], 2);
 }
+
+#[test]
+fn csv_has_a_header_and_one_row_per_check() {
+    let closed = testkit::free_port();
+    let r = probe()
+        .args([
+            "tcp",
+            &format!("127.0.0.1:{closed}"),
+            "--format",
+            "csv",
+            "--name",
+            "db, primary",
+        ])
+        .run();
+    r.assert_code(2);
+    let lines: Vec<&str> = r.stdout.lines().collect();
+    assert_eq!(
+        lines[0],
+        "name,type,status,latency_ms,attempts,target,message"
+    );
+    assert!(
+        lines[1].starts_with("\"db, primary\",tcp,critical,"),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(lines.len(), 2);
+}

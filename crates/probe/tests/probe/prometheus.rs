@@ -117,3 +117,16 @@ fn a_bad_query_is_unknown_and_a_stopped_server_critical() {
     let r = probe().args(["prometheus", &url]).run();
     r.assert_code(2);
 }
+
+#[test]
+fn an_answer_that_is_not_the_api_is_not_a_pass() {
+    let html = testkit::GarbageHttp::start(200, "text/html", "<html>login</html>");
+    let r = probe().args(["prometheus", &html.url()]).run();
+    r.assert_code(3);
+    assert_eq!(check(&r.json())["error"], "not_prometheus");
+    let bad_gateway = testkit::GarbageHttp::start(502, "text/html", "<html>bad gateway</html>");
+    probe()
+        .args(["prometheus", &bad_gateway.url()])
+        .run()
+        .assert_code(2);
+}
