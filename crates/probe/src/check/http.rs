@@ -303,6 +303,12 @@ pub fn describe_error(e: &ureq::Error, limit: Duration) -> (String, &'static str
             let inner = io.get_ref().map(|i| i.to_string()).unwrap_or_default();
             (format!("TLS: {inner}"), "tls")
         }
+        ureq::Error::Io(io)
+            if io.to_string().contains("lookup address")
+                || io.to_string().contains("Name or service not known") =>
+        {
+            (format!("cannot resolve the host: {io}"), "dns")
+        }
         ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::ConnectionRefused => {
             ("connection refused".into(), "connection_refused")
         }
@@ -335,7 +341,19 @@ pub fn probe(spec: &HttpSpec, limit: Duration) -> Outcome {
     let mut resp = match sent {
         Err(e) => return Outcome::unknown(format!("cannot build the request: {e}")),
         Ok(Err(e)) => {
-            let (msg, kind) = describe_error(&e, limit);
+            let (mut msg, kind) = describe_error(&e, limit);
+            if let Some(auth) = spec
+                .url
+                .parse::<ureq::http::Uri>()
+                .ok()
+                .and_then(|u| u.host().map(|h| (h.to_string(), u.port_u16())))
+            {
+                let at = match auth.1 {
+                    Some(p) => format!("{}:{p}", auth.0),
+                    None => auth.0,
+                };
+                msg = format!("{msg} ({at})");
+            }
             return base_figures(Outcome::critical(msg), spec, https).with("error", kind);
         }
         Ok(Ok(r)) => r,
