@@ -64,7 +64,10 @@ where
 /// clap's error as a single line: its first line without the `error: ` prefix.
 fn one_line(e: &clap::Error) -> String {
     let rendered = e.render().to_string();
-    let first = rendered.lines().find(|l| !l.trim().is_empty()).unwrap_or("invalid arguments");
+    let first = rendered
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("invalid arguments");
     let msg = first.trim().strip_prefix("error: ").unwrap_or(first.trim());
     format!("{msg} (see --help)")
 }

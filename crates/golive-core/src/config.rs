@@ -41,14 +41,14 @@ pub fn parse<T: DeserializeOwned>(name: &str, text: &str) -> Result<T, Error> {
     // Pass 2: expand `${VAR}` in every string, then deserialise.
     let mut table: toml::Table = toml::from_str(text).map_err(|e| located(name, text, &e))?;
     expand_table(&mut table, "", name, text)?;
-    toml::Value::Table(table).try_into().map_err(|e: toml::de::Error| {
-        Error::Config {
+    toml::Value::Table(table)
+        .try_into()
+        .map_err(|e: toml::de::Error| Error::Config {
             path: name.to_string(),
             line: None,
             column: None,
             message: format!("after expanding ${{VAR}}: {}", e.message()),
-        }
-    })
+        })
 }
 
 fn located(name: &str, text: &str, e: &toml::de::Error) -> Error {
@@ -71,13 +71,22 @@ fn located(name: &str, text: &str, e: &toml::de::Error) -> Error {
 pub fn line_col(text: &str, at: usize) -> (usize, usize) {
     let before = &text[..at.min(text.len())];
     let line = before.matches('\n').count() + 1;
-    let col = before.rsplit('\n').next().map(|l| l.chars().count()).unwrap_or(0) + 1;
+    let col = before
+        .rsplit('\n')
+        .next()
+        .map(|l| l.chars().count())
+        .unwrap_or(0)
+        + 1;
     (line, col)
 }
 
 fn expand_table(t: &mut toml::Table, path: &str, name: &str, text: &str) -> Result<(), Error> {
     for (k, v) in t.iter_mut() {
-        let key = if path.is_empty() { k.clone() } else { format!("{path}.{k}") };
+        let key = if path.is_empty() {
+            k.clone()
+        } else {
+            format!("{path}.{k}")
+        };
         expand_value(v, &key, name, text)?;
     }
     Ok(())
@@ -120,9 +129,9 @@ fn expand_with(s: &str, get: impl Fn(&str) -> Option<String>) -> Result<String, 
     while let Some(i) = rest.find('$') {
         out.push_str(&rest[..i]);
         let after = &rest[i..];
-        if after.starts_with("$${") {
+        if let Some(tail) = after.strip_prefix("$${") {
             out.push_str("${");
-            rest = &after[3..];
+            rest = tail;
         } else if let Some(body) = after.strip_prefix("${") {
             let Some(end) = body.find('}') else {
                 out.push_str(after);
@@ -189,6 +198,12 @@ mod tests {
     }
 
     #[test]
+    fn durations_parse() {
+        let c: C = parse("c.toml", "url = \"x\"\ntimeout = \"1m30s\"\n").unwrap();
+        assert_eq!(c.timeout, Some(std::time::Duration::from_secs(90)));
+    }
+
+    #[test]
     fn bad_duration_names_line() {
         let e = parse::<C>("c.toml", "url = \"x\"\ntimeout = \"5\"\n").unwrap_err();
         assert!(e.to_string().starts_with("c.toml:2:"), "{e}");
@@ -204,10 +219,15 @@ mod tests {
             "url = \"http://x\"\n[headers]\nX-API-Key = \"${GOLIVE_CORE_TEST_KEY}\"\n",
         )
         .unwrap();
+        assert_eq!(c.url, "http://x");
         assert_eq!(c.headers["X-API-Key"], "sekret");
+        assert_eq!(c.timeout, None);
         let e = parse::<C>("c.toml", "url = \"${GOLIVE_CORE_TEST_UNSET}\"\n").unwrap_err();
         let m = e.to_string();
         assert!(m.starts_with("c.toml:1:"), "{m}");
-        assert!(m.contains("GOLIVE_CORE_TEST_UNSET") && m.contains("`url`"), "{m}");
+        assert!(
+            m.contains("GOLIVE_CORE_TEST_UNSET") && m.contains("`url`"),
+            "{m}"
+        );
     }
 }

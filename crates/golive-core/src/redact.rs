@@ -63,7 +63,12 @@ pub fn apply(text: &str) -> String {
 /// key, password, passwd, pwd, credential, session or signature.
 pub fn is_sensitive_name(name: &str) -> bool {
     let n = name.to_ascii_lowercase();
-    const EXACT: [&str; 4] = ["authorization", "proxy-authorization", "cookie", "set-cookie"];
+    const EXACT: [&str; 4] = [
+        "authorization",
+        "proxy-authorization",
+        "cookie",
+        "set-cookie",
+    ];
     const PARTS: [&str; 9] = [
         "token",
         "secret",
@@ -250,7 +255,10 @@ mod tests {
             url("https://api.example/health?api_key=abc123&x=1#top"),
             "https://api.example/health?api_key=***&x=1#top"
         );
-        assert_eq!(url("redis://:hunter22@cache:6379/0"), "redis://:***@cache:6379/0");
+        assert_eq!(
+            url("redis://:hunter22@cache:6379/0"),
+            "redis://:***@cache:6379/0"
+        );
         assert_eq!(url("http://host/path"), "http://host/path");
     }
 
@@ -284,7 +292,14 @@ mod tests {
 
     #[test]
     fn sensitive_names() {
-        for n in ["Authorization", "X-API-Key", "Cookie", "x-auth-token", "client_secret", "PGPASSWORD"] {
+        for n in [
+            "Authorization",
+            "X-API-Key",
+            "Cookie",
+            "x-auth-token",
+            "client_secret",
+            "PGPASSWORD",
+        ] {
             assert!(is_sensitive_name(n), "{n}");
         }
         for n in ["Accept", "Content-Type", "User-Agent"] {

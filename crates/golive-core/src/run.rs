@@ -162,7 +162,12 @@ mod tests {
         fields.insert("checks".into(), json!([]));
         fields.insert("status".into(), json!("ok"));
         let doc = run.summary(Status::Critical, fields);
-        let keys: Vec<&str> = doc.as_object().unwrap().keys().map(|k| k.as_str()).collect();
+        let keys: Vec<&str> = doc
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(|k| k.as_str())
+            .collect();
         assert_eq!(
             keys,
             [
@@ -185,7 +190,10 @@ mod tests {
         let d = Deadline::after(Duration::from_millis(50));
         assert!(d.cap(Duration::from_secs(10)) <= Duration::from_millis(50));
         assert!(!d.expired());
-        assert_eq!(Deadline::never().cap(Duration::from_secs(3)), Duration::from_secs(3));
+        assert_eq!(
+            Deadline::never().cap(Duration::from_secs(3)),
+            Duration::from_secs(3)
+        );
         let past = Deadline::after(Duration::ZERO);
         assert!(past.expired());
     }

@@ -119,7 +119,10 @@ mod tests {
             Status::merge([Status::Warning, Status::Unknown]),
             Status::Unknown
         );
-        assert_eq!(Status::merge([Status::Ok, Status::Warning]), Status::Warning);
+        assert_eq!(
+            Status::merge([Status::Ok, Status::Warning]),
+            Status::Warning
+        );
     }
 
     #[test]

@@ -91,7 +91,9 @@ pub fn human_duration(d: Duration) -> String {
     } else if d < Duration::from_secs(60) {
         format!("{:.1}s", d.as_secs_f64())
     } else {
-        humantime::format_duration(Duration::from_secs(d.as_secs())).to_string().replace(' ', "")
+        humantime::format_duration(Duration::from_secs(d.as_secs()))
+            .to_string()
+            .replace(' ', "")
     }
 }
 
@@ -187,7 +189,10 @@ mod tests {
     fn instants() {
         let t = parse_instant("2026-01-01T00:00:00Z").unwrap();
         assert_eq!(unix_secs(t), 1_767_225_600.0);
-        assert_eq!(unix_secs(parse_instant("1767225600").unwrap()), 1_767_225_600.0);
+        assert_eq!(
+            unix_secs(parse_instant("1767225600").unwrap()),
+            1_767_225_600.0
+        );
         assert!(parse_instant("yesterday").is_err());
     }
 

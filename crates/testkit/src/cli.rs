@@ -3,7 +3,8 @@
 //!
 //! ```no_run
 //! use testkit::cli::Cli;
-//! let ran = Cli::new(env!("CARGO_BIN_EXE_probe"))
+//! // In an integration test, pass `env!("CARGO_BIN_EXE_probe")`.
+//! let ran = Cli::new("target/debug/probe")
 //!     .args(["tcp", "127.0.0.1:1"])
 //!     .run();
 //! ran.assert_code(2);
@@ -42,9 +43,15 @@ impl Cli {
         // Tests see the same output whatever the developer's environment says.
         for (k, _) in std::env::vars_os() {
             let k = k.to_string_lossy().to_string();
-            if ["PROBE_", "DNS_WATCH_", "METRIC_GATE_", "SHIFT_", "ROLLBACK_"]
-                .iter()
-                .any(|p| k.starts_with(p))
+            if [
+                "PROBE_",
+                "DNS_WATCH_",
+                "METRIC_GATE_",
+                "SHIFT_",
+                "ROLLBACK_",
+            ]
+            .iter()
+            .any(|p| k.starts_with(p))
             {
                 cmd.env_remove(&k);
             }
@@ -100,7 +107,11 @@ impl Cli {
     pub fn run(mut self) -> Ran {
         let t0 = Instant::now();
         self.cmd
-            .stdin(if self.stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+            .stdin(if self.stdin.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         let mut child = self.cmd.spawn().expect("spawn binary under test");
@@ -108,7 +119,9 @@ impl Cli {
             let mut si = child.stdin.take().expect("stdin");
             let _ = si.write_all(&data);
         }
-        let out = child.wait_with_output().expect("wait for binary under test");
+        let out = child
+            .wait_with_output()
+            .expect("wait for binary under test");
         Ran {
             code: out.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -182,10 +195,19 @@ impl Ran {
     pub fn assert_envelope(&self, tool: &str) -> serde_json::Value {
         let doc = self.json();
         assert_eq!(doc["tool"], tool, "tool field: {doc}");
-        for k in ["version", "status", "exit_code", "started_at", "duration_ms"] {
+        for k in [
+            "version",
+            "status",
+            "exit_code",
+            "started_at",
+            "duration_ms",
+        ] {
             assert!(doc.get(k).is_some(), "envelope lacks `{k}`: {doc}");
         }
-        assert_eq!(doc["exit_code"], self.code, "exit_code field vs process: {doc}");
+        assert_eq!(
+            doc["exit_code"], self.code,
+            "exit_code field vs process: {doc}"
+        );
         let want = match self.code {
             0 => "ok",
             1 => "warning",

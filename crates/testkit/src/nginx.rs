@@ -61,7 +61,8 @@ impl Nginx {
         crate::write(&d.join("nginx.conf"), &conf);
         let mut cmd = Command::new(&bin);
         cmd.args(Self::base_args_for(d)).args(["-g", "daemon off;"]);
-        let mut proc = Proc::spawn("nginx", cmd, &d.join("stderr.log")).with_stop_signal(libc::SIGTERM);
+        let mut proc =
+            Proc::spawn("nginx", cmd, &d.join("stderr.log")).with_stop_signal(libc::SIGTERM);
         proc.wait_tcp(([127, 0, 0, 1], port).into(), Duration::from_secs(20));
         Nginx {
             proc,

@@ -76,7 +76,14 @@ impl Postgres {
         initdb
             .arg("-D")
             .arg(&data)
-            .args(["-U", "golive", "--auth=scram-sha-256", "-E", "UTF8", "--no-sync"])
+            .args([
+                "-U",
+                "golive",
+                "--auth=scram-sha-256",
+                "-E",
+                "UTF8",
+                "--no-sync",
+            ])
             .arg(format!("--pwfile={}", pwfile.display()))
             .env("LC_ALL", "C");
         as_user(&mut initdb, ids);
@@ -168,7 +175,16 @@ impl Postgres {
         let psql = crate::require("psql", "postgresql-client");
         let out = Command::new(psql)
             .args(["-X", "-q", "-t", "-A", "-v", "ON_ERROR_STOP=1"])
-            .args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "-U", "golive", "-d", db])
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &self.port.to_string(),
+                "-U",
+                "golive",
+                "-d",
+                db,
+            ])
             .args(["-c", sql])
             .env("PGPASSWORD", SUPERUSER_PASSWORD)
             .env("PGCONNECT_TIMEOUT", "5")

@@ -110,7 +110,11 @@ impl PrometheusBuilder {
         let port = crate::free_port();
         let mut jobs = self.jobs.clone();
         if let Some(job) = &self.self_job {
-            jobs.push((job.clone(), "/metrics".into(), vec![format!("127.0.0.1:{port}")]));
+            jobs.push((
+                job.clone(),
+                "/metrics".into(),
+                vec![format!("127.0.0.1:{port}")],
+            ));
         }
         if jobs.is_empty() {
             conf.push_str("  []\n");

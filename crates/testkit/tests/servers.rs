@@ -6,10 +6,16 @@ use testkit::*;
 #[test]
 fn postgres_starts_with_app_role_and_database() {
     let pg = Postgres::start();
-    assert_eq!(pg.psql("minimarket", "SELECT current_database()"), "minimarket");
+    assert_eq!(
+        pg.psql("minimarket", "SELECT current_database()"),
+        "minimarket"
+    );
     let port = pg.port;
     drop(pg);
-    assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_err(), "stopped on drop");
+    assert!(
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_err(),
+        "stopped on drop"
+    );
 }
 
 #[test]
@@ -23,9 +29,14 @@ fn redis_starts_and_stops() {
 #[test]
 fn prometheus_scrapes_and_backfills() {
     let history = "# TYPE t gauge\nt{a=\"1\"} 5 1700000000\nt{a=\"1\"} 6 1700000060\n# EOF\n";
-    let mut p = Prometheus::builder().scrape("self", &["127.0.0.1:1"]).backfill(history).start();
+    let mut p = Prometheus::builder()
+        .scrape("self", &["127.0.0.1:1"])
+        .backfill(history)
+        .start();
     p.wait_for("up", Duration::from_secs(20), |b| b.contains("\"up\""));
-    let body = testkit::http_get(p.port, "/api/v1/query?query=t&time=1700000060").unwrap().1;
+    let body = testkit::http_get(p.port, "/api/v1/query?query=t&time=1700000060")
+        .unwrap()
+        .1;
     assert!(body.contains("\"6\""), "{body}");
 }
 
@@ -43,7 +54,11 @@ fn faults_answer_as_told() {
     assert_eq!((s, b.as_str()), (200, "not json{"));
     let silent = SilentListener::start();
     let mut c = std::net::TcpStream::connect(silent.addr()).unwrap();
-    c.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
+    c.set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
     let mut buf = [0u8; 1];
-    assert!(std::io::Read::read(&mut c, &mut buf).is_err(), "silent listener answered");
+    assert!(
+        std::io::Read::read(&mut c, &mut buf).is_err(),
+        "silent listener answered"
+    );
 }

@@ -20,7 +20,11 @@ use clap::{Parser, Subcommand};
 use testkit::{Nginx, Postgres, Prometheus, Redis, SlowHttp};
 
 #[derive(Parser)]
-#[command(name = "golive-lab", version, about = "Real local servers for the golive demo and benchmarks")]
+#[command(
+    name = "golive-lab",
+    version,
+    about = "Real local servers for the golive demo and benchmarks"
+)]
 struct Cli {
     #[command(subcommand)]
     cmd: Cmd,
@@ -54,7 +58,10 @@ fn humantime_like(s: &str) -> Result<Duration, String> {
     let ms = s
         .strip_suffix("ms")
         .map(|n| n.parse::<u64>().map(Duration::from_millis))
-        .or_else(|| s.strip_suffix('s').map(|n| n.parse::<u64>().map(Duration::from_secs)));
+        .or_else(|| {
+            s.strip_suffix('s')
+                .map(|n| n.parse::<u64>().map(Duration::from_secs))
+        });
     match ms {
         Some(Ok(d)) => Ok(d),
         _ => Err(format!("invalid delay '{s}' (use e.g. 100ms or 2s)")),
@@ -110,7 +117,10 @@ fn start_preflight_servers() -> Preflight {
     let stamp = humantime_stamp();
     let backup = backups.path().join(format!("minimarket_{stamp}.sql.gz"));
     make_backup(&pg, &backup);
-    say(&format!("made a real backup: pg_dump | gzip > {}", backup.display()));
+    say(&format!(
+        "made a real backup: pg_dump | gzip > {}",
+        backup.display()
+    ));
     prom.wait_for("up", Duration::from_secs(20), |b| b.contains("\"up\""));
     let env = vec![
         ("API_URL", nginx.url("/health")),
@@ -120,7 +130,11 @@ fn start_preflight_servers() -> Preflight {
         ("PROMETHEUS_URL", prom.url()),
         (
             "BACKUP_GLOB",
-            backups.path().join("minimarket_*.sql.gz").display().to_string(),
+            backups
+                .path()
+                .join("minimarket_*.sql.gz")
+                .display()
+                .to_string(),
         ),
     ];
     Preflight {
@@ -144,7 +158,15 @@ fn humantime_stamp() -> String {
 fn make_backup(pg: &Postgres, dest: &Path) {
     let pg_dump = testkit::require("pg_dump", "postgresql-client");
     let dump = Command::new(pg_dump)
-        .args(["-h", "127.0.0.1", "-p", &pg.port.to_string(), "-U", "golive", "minimarket"])
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &pg.port.to_string(),
+            "-U",
+            "golive",
+            "minimarket",
+        ])
         .env("PGPASSWORD", testkit::postgres::SUPERUSER_PASSWORD)
         .stderr(Stdio::inherit())
         .output()
@@ -182,7 +204,9 @@ fn example(rel: &str) -> PathBuf {
     if local.exists() {
         return local;
     }
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(rel)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .join(rel)
 }
 
 fn demo() -> ExitCode {
@@ -204,7 +228,10 @@ fn demo() -> ExitCode {
     let code = match status {
         Ok(s) => s.code().unwrap_or(3),
         Err(e) => {
-            say(&format!("cannot run {}: {e} (build it with `make build`)", probe.display()));
+            say(&format!(
+                "cannot run {}: {e} (build it with `make build`)",
+                probe.display()
+            ));
             3
         }
     };
