@@ -1,0 +1,208 @@
+//! The runbook's timeline, end to end: golive-launch.sh moves a real service
+//! from blue to green (preflight, DNS cutover, 10% → 50% → 100% with a metric
+//! gate after each step) and golive-rollback.sh puts it back when green fails.
+
+use golive_e2e::{Lab, NEW_IP, OLD_IP, show};
+use serde_json::Value;
+
+fn weights(lab: &Lab) -> (u32, u32) {
+    (lab.haproxy.weight("blue"), lab.haproxy.weight("green"))
+}
+
+#[test]
+fn a_healthy_release_goes_to_100_percent_without_a_failed_request() {
+    let lab = Lab::start();
+    let out = lab.script("golive-launch.sh", &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    eprintln!("{stderr}");
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert!(stderr.contains("LAUNCHED: green at 100%"), "{stderr}");
+
+    // Traffic really moved: HAProxy gives blue nothing, and the load saw no failure.
+    let (blue, green) = weights(&lab);
+    assert_eq!(blue, 0, "blue's live weight");
+    assert!(green > 0, "green's live weight");
+    let (ok, failed) = lab.load.counts();
+    assert_eq!(
+        failed, 0,
+        "requests failed during the launch ({ok} succeeded)"
+    );
+    assert!(ok > 100, "the load ran: {ok} requests");
+
+    // DNS was cut over.
+    assert!(lab.dns_record().contains(NEW_IP), "{}", lab.dns_record());
+
+    // One report per step, in timeline order, each a pass.
+    let names = lab.evidence();
+    let steps: Vec<&str> = names
+        .iter()
+        .map(|n| n.split_once('-').unwrap().1.trim_end_matches(".json"))
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            "preflight",
+            "dns-precheck",
+            "dns-propagation",
+            "shift-green-10",
+            "gate-soft-launch",
+            "shift-green-50",
+            "gate-ramp-50",
+            "shift-green-100",
+            "gate-full"
+        ],
+        "{names:?}"
+    );
+    for n in &names {
+        let r = lab.report(n);
+        assert_eq!(r["exit_code"], 0, "{n}: {r}");
+    }
+    let gate = lab.report(names.iter().find(|n| n.contains("gate-full")).unwrap());
+    assert_eq!(gate["decision"], "continue", "{gate}");
+
+    // The journal tells the story, with the script's reasons.
+    let reasons: Vec<String> = lab
+        .journal()
+        .iter()
+        .filter(|e| e["event"] == "intent")
+        .filter_map(|e| e["reason"].as_str().map(String::from))
+        .collect();
+    assert_eq!(
+        reasons,
+        [
+            "before launch",
+            "launch: green to 10%",
+            "launch: green to 50%",
+            "launch: green to 100%"
+        ]
+    );
+}
+
+#[test]
+fn a_broken_release_is_rolled_back_traffic_and_dns_verified_and_notified() {
+    let lab = Lab::start();
+    lab.break_green();
+    let out = lab.script("golive-launch.sh", &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    eprintln!("{stderr}");
+    assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+    assert!(
+        stderr.contains("ROLLBACK: soft-launch: metric gate says roll back"),
+        "{stderr}"
+    );
+
+    // Traffic is back on blue, on the live HAProxy, and requests succeed again.
+    let (blue, green) = weights(&lab);
+    assert!(blue > 0, "blue's live weight");
+    assert_eq!(green, 0, "green's live weight");
+    let (ok_before, failed_before) = lab.load.counts();
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let (ok_after, failed_after) = lab.load.counts();
+    assert!(ok_after > ok_before, "traffic flows after the rollback");
+    assert_eq!(
+        failed_after, failed_before,
+        "no failures after the rollback"
+    );
+
+    // DNS is back to the old address.
+    assert!(lab.dns_record().contains(OLD_IP), "{}", lab.dns_record());
+
+    // The gate's report says why: the rule and the value it saw.
+    let names = lab.evidence();
+    let gate_file = names
+        .iter()
+        .find(|n| n.contains("gate-soft-launch"))
+        .expect("gate evidence");
+    let gate = lab.report(gate_file);
+    assert_eq!(gate["exit_code"], 2, "{gate}");
+    assert_eq!(gate["decision"], "rollback", "{gate}");
+    assert!(gate.to_string().contains("green_error_rate"), "{gate}");
+
+    // The rollback's own evidence: traffic, DNS, verification, status, history.
+    for f in [
+        "rollback-shift.json",
+        "rollback-dns.json",
+        "rollback-verify.json",
+        "rollback-status.json",
+        "rollback-history.json",
+    ] {
+        assert!(names.iter().any(|n| n == f), "{f} missing from {names:?}");
+    }
+    assert_eq!(lab.report("rollback-shift.json")["exit_code"], 0);
+    assert_eq!(lab.report("rollback-verify.json")["status"], "ok");
+    assert!(
+        !names.iter().any(|n| n.contains("shift-green-50")),
+        "{names:?}"
+    );
+
+    // The journal's last change is the rollback, with the reason.
+    let journal = lab.journal();
+    let last = journal
+        .iter()
+        .rev()
+        .find(|e| e["event"] == "intent")
+        .unwrap();
+    assert_eq!(
+        last["reason"],
+        "rollback: soft-launch: metric gate says roll back"
+    );
+    let result = journal.last().unwrap();
+    assert_eq!(result["status"], "applied", "{result}");
+
+    // The team heard about it, start and end.
+    let notes = std::fs::read_to_string(lab.path("notify.log")).unwrap();
+    assert!(
+        notes.contains("rollback initiated: soft-launch: metric gate says roll back"),
+        "{notes}"
+    );
+    assert!(notes.contains("rollback done and verified"), "{notes}");
+}
+
+#[test]
+fn a_rollback_that_cannot_move_traffic_says_so_and_exits_2() {
+    let lab = Lab::start();
+    // HAProxy's admin socket is gone: the traffic step cannot happen.
+    std::fs::write(
+        lab.path("shift.toml"),
+        format!(
+            "journal = \"shift.journal\"\n[pools]\nblue = [\"blue\"]\ngreen = [\"green\"]\n[haproxy]\nsocket = \"{}\"\nbackend = \"app\"\n",
+            lab.path("no-such.sock").display()
+        ),
+    )
+    .unwrap();
+    let out = lab.script(
+        "golive-rollback.sh",
+        &[("ROLLBACK_REASON", "error rate 7% on green")],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    eprintln!("{stderr}");
+    assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+    assert!(stderr.contains("FAILED: traffic"), "{stderr}");
+    let notes = std::fs::read_to_string(lab.path("notify.log")).unwrap();
+    assert!(
+        notes.contains("rollback initiated: error rate 7% on green"),
+        "{notes}"
+    );
+    assert!(notes.contains("rollback FAILED: traffic"), "{notes}");
+    // Nothing after the failed step ran: DNS untouched.
+    assert!(!lab.evidence().iter().any(|n| n == "rollback-dns.json"));
+    let report: Value = lab.report("rollback-shift.json");
+    assert_eq!(report["exit_code"], 2, "{report}");
+}
+
+#[test]
+fn the_scripts_refuse_missing_settings_with_64() {
+    for s in ["golive-launch.sh", "golive-rollback.sh"] {
+        let out = std::process::Command::new(golive_e2e::script(s))
+            .env_remove("SHIFT_CONFIG")
+            .env("GOLIVE_BIN", golive_e2e::bin_dir())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(64), "{s}: {}", show(&out));
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("SHIFT_CONFIG"),
+            "{s}: {}",
+            show(&out)
+        );
+    }
+}
