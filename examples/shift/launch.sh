@@ -3,7 +3,8 @@
 # binary is called through `env` (or by its path).
 set -euo pipefail
 CFG=${CFG:-examples/shift/shift.toml}
-GATE=${GATE:-metric-gate --config examples/metric-gate/gates.toml}
+PROM=${PROM:-http://prometheus:9090}
+GATE=${GATE:-metric-gate check --prometheus $PROM --rules examples/gates/rollout-25.toml}
 
 env shift set --config "$CFG" --split green=1 --reason "T+0:05 soft launch"
 # Each later stage ramps, checking the gate between steps; a failing gate
