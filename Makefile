@@ -8,7 +8,8 @@ RELEASE  = target/release
 # Servers and peer tools the tests, the demo and the benchmarks use (Debian 12 names).
 DEB_PACKAGES = postgresql postgresql-client redis-server redis-tools prometheus \
                haproxy nginx-light knot knot-dnsutils unbound bind9-dnsutils \
-               wrk hyperfine time curl procps iproute2 ca-certificates
+               wrk hyperfine time curl socat openssl bsdutils gzip procps iproute2 \
+               ca-certificates
 
 .PHONY: all deps build test lint bench demo install clean
 
