@@ -222,6 +222,19 @@ pub fn watch(run: &Run, cfg: &Config, w: &WatchConfig, client: &Client) -> ExitC
         Ended::WindowEnd if last_status == Status::Unknown => Status::Unknown,
         Ended::WindowEnd => Status::Ok,
     };
+    if status != Status::Ok && !log::stdout_is_terminal() {
+        // stdout goes to a file or a pipe: the log of the script around us
+        // still says why, in one line per deciding rule.
+        for r in last.iter().filter(|r| r.status == status) {
+            log::warn(&format!(
+                "{}: {} {}: {}",
+                report::decision(status),
+                r.name,
+                r.status.label(),
+                r.message
+            ));
+        }
+    }
     let mut f = Map::new();
     f.insert("mode".into(), json!("watch"));
     f.insert("decision".into(), json!(report::decision(status)));
