@@ -2,7 +2,7 @@
 //! from blue to green (preflight, DNS cutover, 10% → 50% → 100% with a metric
 //! gate after each step) and golive-rollback.sh puts it back when green fails.
 
-use golive_e2e::{Lab, NEW_IP, OLD_IP, show};
+use golive_e2e::{Lab, NEW_IP, OLD_IP, lab, show};
 use serde_json::Value;
 
 fn weights(lab: &Lab) -> (u32, u32) {
@@ -11,8 +11,8 @@ fn weights(lab: &Lab) -> (u32, u32) {
 
 #[test]
 fn a_healthy_release_goes_to_100_percent_without_a_failed_request() {
-    let lab = Lab::start();
-    let out = lab.script("golive-launch.sh", &[]);
+    let lab = lab();
+    let out = lab.script("golive-launch.sh", &[], false);
     let stderr = String::from_utf8_lossy(&out.stderr);
     eprintln!("{stderr}");
     assert_eq!(out.status.code(), Some(0), "{}", show(&out));
@@ -80,9 +80,9 @@ fn a_healthy_release_goes_to_100_percent_without_a_failed_request() {
 
 #[test]
 fn a_broken_release_is_rolled_back_traffic_and_dns_verified_and_notified() {
-    let lab = Lab::start();
-    lab.break_green();
-    let out = lab.script("golive-launch.sh", &[]);
+    let lab = lab();
+    lab.reset(false); // the release in green answers 500
+    let out = lab.script("golive-launch.sh", &[], false);
     let stderr = String::from_utf8_lossy(&out.stderr);
     eprintln!("{stderr}");
     assert_eq!(out.status.code(), Some(2), "{}", show(&out));
@@ -160,7 +160,7 @@ fn a_broken_release_is_rolled_back_traffic_and_dns_verified_and_notified() {
 
 #[test]
 fn a_rollback_that_cannot_move_traffic_says_so_and_exits_2() {
-    let lab = Lab::start();
+    let lab = lab();
     // HAProxy's admin socket is gone: the traffic step cannot happen.
     std::fs::write(
         lab.path("shift.toml"),
@@ -173,6 +173,7 @@ fn a_rollback_that_cannot_move_traffic_says_so_and_exits_2() {
     let out = lab.script(
         "golive-rollback.sh",
         &[("ROLLBACK_REASON", "error rate 7% on green")],
+        false,
     );
     let stderr = String::from_utf8_lossy(&out.stderr);
     eprintln!("{stderr}");

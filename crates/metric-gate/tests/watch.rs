@@ -91,8 +91,7 @@ fn live_watch_rolls_back_when_the_error_rate_switches_mid_run() {
     assert_eq!(summary["rounds"], rounds.len());
     // stdout went to a pipe: stderr still says why, for the calling script's log.
     assert!(
-        r.stderr
-            .contains("rollback: error_rate CRITICAL: 20% > 5%"),
+        r.stderr.contains("rollback: error_rate CRITICAL: 20% > 5%"),
         "{}",
         r.stderr
     );

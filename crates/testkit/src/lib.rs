@@ -12,6 +12,7 @@ pub mod cli;
 pub mod faults;
 pub mod haproxy;
 pub mod knot;
+pub mod launch;
 pub mod nginx;
 pub mod postgres;
 pub mod process;

@@ -1,9 +1,15 @@
 //! golive-lab: the test kit's real servers, for people.
 //!
-//! `golive-lab demo` starts a local PostgreSQL, Redis, Prometheus and an nginx
-//! health endpoint that demands an API key, makes a real gzipped `pg_dump`
-//! backup, runs `probe run examples/preflight.toml --format text` against
-//! them, and stops everything. Its exit code is probe's.
+//! `golive-lab demo` shows golive's main job on local servers, in two parts.
+//! First the T-1 hour preflight: it starts a local PostgreSQL, Redis,
+//! Prometheus and an nginx health endpoint that demands an API key, makes a
+//! real gzipped `pg_dump` backup, runs `probe run examples/preflight.toml
+//! --format text` against them, and stops everything. Then the launch
+//! timeline: HAProxy in front of a blue and a green nginx, Prometheus
+//! scraping HAProxy, Knot serving the DNS name, traffic flowing, and
+//! `scripts/golive-launch.sh` run twice, with phases seconds long: a healthy
+//! release goes to 100%, a broken one is rolled back. Exit 0 when every part
+//! did what it shows; otherwise probe's exit code, or 2.
 //!
 //! `golive-lab serve [--postgres] [--redis] [--prometheus] [--nginx-health]
 //! [--slow-http DELAY]` starts the chosen servers, prints `export NAME=value`
@@ -14,9 +20,10 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use clap::{Parser, Subcommand};
+use testkit::launch::Lab;
 use testkit::{Nginx, Postgres, Prometheus, Redis, SlowHttp};
 
 #[derive(Parser)]
@@ -32,7 +39,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Cmd {
-    /// Start local servers, run the preflight probe against them, stop them.
+    /// The preflight probe, then the launch timeline (a healthy release and a
+    /// broken one), each on local servers started and stopped for it.
     Demo,
     /// Start servers, print their addresses as shell exports, wait.
     Serve {
@@ -210,6 +218,15 @@ fn example(rel: &str) -> PathBuf {
 }
 
 fn demo() -> ExitCode {
+    match demo_preflight() {
+        0 => ExitCode::from(demo_launch()),
+        code => ExitCode::from(code),
+    }
+}
+
+/// Part 1: the runbook's T-1 hour checks, with probe.
+fn demo_preflight() -> u8 {
+    say("part 1 of 2: the T-1 hour preflight");
     let servers = start_preflight_servers();
     let preflight = example("examples/preflight.toml");
     let probe = sibling_bin("probe");
@@ -237,7 +254,78 @@ fn demo() -> ExitCode {
     };
     say(&format!("probe exited {code}; stopping the servers"));
     drop(servers);
-    ExitCode::from(code as u8)
+    code as u8
+}
+
+fn code_of(o: &std::process::Output) -> String {
+    o.status
+        .code()
+        .map_or_else(|| "on a signal".to_string(), |c| c.to_string())
+}
+
+/// Part 2: the launch timeline, a healthy release and a broken one.
+fn demo_launch() -> u8 {
+    eprintln!();
+    say("part 2 of 2: the launch timeline, scripts/golive-launch.sh");
+    say(
+        "starting HAProxy in front of a blue and a green nginx, Prometheus scraping HAProxy, Knot serving api.golive.test; requests flow through HAProxy from now on…",
+    );
+    let bin = std::env::var_os("GOLIVE_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            sibling_bin("probe")
+                .parent()
+                .map(Path::to_path_buf)
+                .unwrap_or_default()
+        });
+    let lab = Lab::start(&bin);
+    say(&format!(
+        "settings: {} (each phase lasts seconds here, hours in the runbook)",
+        lab.path("launch.env").display()
+    ));
+
+    say(
+        "release 1 in green is healthy: preflight, DNS cutover, green 10% → 50% → 100%, a metric gate after each step",
+    );
+    eprintln!();
+    let t = Instant::now();
+    let first = lab.script("golive-launch.sh", &[], true);
+    let (requests, failed) = lab.load.counts();
+    eprintln!();
+    let launched = first.status.code() == Some(0);
+    say(&format!(
+        "launch exited {} after {:.1} s; HAProxy weights now blue {} green {}; {requests} requests so far, {failed} failed",
+        code_of(&first),
+        t.elapsed().as_secs_f64(),
+        lab.haproxy.weight("blue"),
+        lab.haproxy.weight("green"),
+    ));
+
+    lab.reset(false);
+    say("release 2 in green answers 500 to everything; blue at 100% again; launch it");
+    eprintln!();
+    let t = Instant::now();
+    let second = lab.script("golive-launch.sh", &[], true);
+    eprintln!();
+    let rolled_back = second.status.code() == Some(2) && lab.haproxy.weight("green") == 0;
+    say(&format!(
+        "launch exited {} after {:.1} s (2: rolled back); HAProxy weights now blue {} green {}",
+        code_of(&second),
+        t.elapsed().as_secs_f64(),
+        lab.haproxy.weight("blue"),
+        lab.haproxy.weight("green"),
+    ));
+    say("stopping the servers");
+    drop(lab);
+    if launched && rolled_back && failed == 0 {
+        say(
+            "demo done: preflight passed, release 1 launched without a failed request, release 2 rolled back",
+        );
+        0
+    } else {
+        say("demo FAILED: a part did not do what it shows (see above)");
+        2
+    }
 }
 
 fn serve(
