@@ -8,7 +8,7 @@
 use std::io::Read;
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
-use std::sync::mpsc;
+use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
 /// Split `s` into words: whitespace separates, `'…'` is literal, `"…"`
@@ -224,13 +224,14 @@ pub fn run(
             (rx.recv().ok().and_then(Result::ok), true)
         }
     };
-    let collect = |h: Option<std::thread::JoinHandle<String>>| {
-        h.and_then(|h| h.join().ok()).unwrap_or_default()
-    };
-    // Grandchildren may hold the pipes open; they were killed with the group
-    // on timeout, and otherwise the readers end when the last writer does.
-    let stdout = collect(out);
-    let stderr = collect(err);
+    // The readers end when the last writer closes the pipes. Something the
+    // command left running in the background (`… &`, a daemon) may hold
+    // them open for as long as it lives: wait for the output no longer than
+    // the deadline, and at most a moment after the command ended, then keep
+    // what was read.
+    let until = (t0 + timeout).min(Instant::now() + OUTPUT_GRACE);
+    let stdout = collect(out, until);
+    let stderr = collect(err, until);
     Ok(Finished {
         code: if timed_out {
             None
@@ -244,16 +245,51 @@ pub fn run(
     })
 }
 
-fn reader(mut r: impl Read + Send + 'static) -> std::thread::JoinHandle<String> {
+/// How long to wait for a finished command's output pipes to close.
+const OUTPUT_GRACE: Duration = Duration::from_secs(1);
+
+/// Keep memory bounded for chatty commands: the tail is what matters.
+const OUTPUT_KEEP: usize = 64 * 1024;
+
+/// A pipe being read on its own thread: what has arrived so far, and a
+/// channel that closes when the pipe does.
+type Reader = (Arc<Mutex<Vec<u8>>>, mpsc::Receiver<()>);
+
+fn reader(mut r: impl Read + Send + 'static) -> Reader {
+    let buf = Arc::new(Mutex::new(Vec::new()));
+    let (tx, rx) = mpsc::channel();
+    let shared = Arc::clone(&buf);
     std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        let _ = r.read_to_end(&mut buf);
-        // Keep memory bounded for chatty commands: the tail is what matters.
-        if buf.len() > 64 * 1024 {
-            buf.drain(..buf.len() - 64 * 1024);
+        let mut chunk = [0u8; 8192];
+        loop {
+            match r.read(&mut chunk) {
+                Ok(0) => break,
+                Ok(n) => {
+                    let mut b = shared.lock().unwrap_or_else(|e| e.into_inner());
+                    b.extend_from_slice(&chunk[..n]);
+                    if b.len() > 2 * OUTPUT_KEEP {
+                        let cut = b.len() - OUTPUT_KEEP;
+                        b.drain(..cut);
+                    }
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(_) => break,
+            }
         }
-        String::from_utf8_lossy(&buf).into_owned()
-    })
+        let _ = tx.send(());
+    });
+    (buf, rx)
+}
+
+/// What a reader has, once its pipe closed or `until` passed.
+fn collect(r: Option<Reader>, until: Instant) -> String {
+    let Some((buf, done)) = r else {
+        return String::new();
+    };
+    let _ = done.recv_timeout(until.saturating_duration_since(Instant::now()));
+    let b = buf.lock().unwrap_or_else(|e| e.into_inner());
+    let start = b.len().saturating_sub(OUTPUT_KEEP);
+    String::from_utf8_lossy(&b[start..]).into_owned()
 }
 
 #[cfg(test)]

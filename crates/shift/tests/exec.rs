@@ -6,6 +6,7 @@
 mod common;
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use common::{BIN, events, journal_lines};
 use serde_json::json;
@@ -269,4 +270,27 @@ fn a_token_in_the_template_reaches_neither_output_nor_journal() {
     let journal = std::fs::read_to_string(s.path("journal")).unwrap();
     assert!(!journal.contains(secret), "{journal}");
     assert_eq!(s.read("green"), "50");
+}
+
+#[test]
+fn a_command_leaving_a_background_process_does_not_hold_shift_past_its_timeout() {
+    let s = Sys::new("100", "0");
+    let d = s.d();
+    // The command does its work and exits 0, but leaves a process behind
+    // that keeps its stdout open far longer than --timeout.
+    let tpl = format!("sh -c 'echo {{percent}} > {d}/{{pool}}; sleep 30 &'");
+    let ran = s
+        .shift("set", &tpl, Some(&s.reader()))
+        .args(["--split", "blue=75,green=25", "--timeout", "5s"])
+        .run();
+    ran.assert_code(0);
+    assert!(
+        ran.elapsed < Duration::from_secs(8),
+        "took {:?} with --timeout 5s",
+        ran.elapsed
+    );
+    assert_eq!(
+        (s.read("blue"), s.read("green")),
+        ("75".into(), "25".into())
+    );
 }

@@ -735,3 +735,25 @@ fn wait_lock_waits_for_the_other_shift_to_finish() {
     assert_eq!(ran.json()["before"], json!({"blue": 80, "green": 20}));
     assert_eq!(lab.weights(), [0, 0, 1]);
 }
+
+#[test]
+fn a_gate_leaving_a_background_process_counts_as_finished_within_its_timeout() {
+    let lab = Lab::start();
+    lab.shift("set")
+        .args(["--split", "blue=100"])
+        .run()
+        .assert_code(0);
+    // The gate passes at once but leaves a process holding its stdout.
+    let ran = lab
+        .shift("set")
+        .args(["--split", "green=20", "--step", "10", "--every", "10ms"])
+        .args(["--gate", "sleep 30 & true", "--gate-timeout", "2s"])
+        .run();
+    ran.assert_code(0);
+    assert!(
+        ran.elapsed < Duration::from_secs(5),
+        "took {:?} with --gate-timeout 2s",
+        ran.elapsed
+    );
+    assert_eq!(lab.weights(), [2, 2, 1], "blue=80,green=20");
+}
