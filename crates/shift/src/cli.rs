@@ -138,7 +138,7 @@ struct ChangeArgs {
     /// Print what would be done (socket commands, file diff, command lines); change nothing.
     #[arg(long)]
     dry_run: bool,
-    /// Wait up to this long for another shift to finish [default: fail at once].
+    /// Wait up to this long for another shift to finish [default: fail within 0.5s].
     #[arg(long, env = "SHIFT_WAIT_LOCK", value_name = "DURATION", value_parser = parse_duration)]
     wait_lock: Option<Duration>,
 }

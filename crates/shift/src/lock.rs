@@ -110,7 +110,12 @@ fn read_holder(f: &mut File) -> Option<Value> {
         .or_else(|| Some(json!({ "raw": t })))
 }
 
-/// Take the lock, polling until `wait` passes (no wait: one try).
+/// How long a taker retries even without `--wait-lock`: far longer than a
+/// `status` probe holds its shared lock, far shorter than any change.
+const PROBE_GRACE: Duration = Duration::from_millis(500);
+
+/// Take the lock, polling until `wait` passes (no wait: a short grace for
+/// `status` probes, [`PROBE_GRACE`]).
 pub fn acquire(
     path: &Path,
     wait: Option<Duration>,
@@ -118,7 +123,10 @@ pub fn acquire(
     command: &str,
 ) -> Result<Lock, LockError> {
     let mut file = open(path)?;
-    let until = Instant::now() + wait.unwrap_or_default();
+    // `shift status` takes a shared lock for an instant to see whether a
+    // change is in progress; without a grace a `set` racing it would be
+    // refused as if another shift were running.
+    let until = Instant::now() + wait.unwrap_or_default().max(PROBE_GRACE);
     loop {
         match try_flock(&file, libc::LOCK_EX) {
             Ok(true) => break,

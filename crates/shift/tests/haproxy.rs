@@ -757,3 +757,26 @@ fn a_gate_leaving_a_background_process_counts_as_finished_within_its_timeout() {
     );
     assert_eq!(lab.weights(), [2, 2, 1], "blue=80,green=20");
 }
+
+#[test]
+fn a_status_looking_at_the_lock_does_not_make_a_set_fail_as_locked() {
+    let lab = Lab::start();
+    let lock = format!("{}.lock", lab.journal.display());
+    let ready = lab.dir.path().join("probing");
+    // What `shift status` does for an instant: hold a shared lock on the
+    // lock file to see whether a change is in progress.
+    let mut probe = std::process::Command::new(testkit::require("flock", "util-linux"))
+        .args(["-s", &lock, "-c"])
+        .arg(format!("touch {}; sleep 0.1", ready.display()))
+        .spawn()
+        .unwrap();
+    let until = Instant::now() + Duration::from_secs(10);
+    while !ready.exists() {
+        assert!(Instant::now() < until, "flock never took the lock");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let ran = lab.shift("set").args(["--split", "green=100"]).run();
+    probe.wait().unwrap();
+    ran.assert_code(0);
+    assert_eq!(lab.weights(), [0, 0, 1]);
+}
