@@ -306,6 +306,16 @@ pub fn hundred_weights(split: &Split) -> Vec<u32> {
             left -= 1;
         }
     }
+    // A pool above 0% never gets weight 0 (a 0.5% canary must get some
+    // traffic): its 1 comes from the largest.
+    for i in 0..w.len() {
+        if w[i] == 0 && split.0[i].1 > EPSILON {
+            if let Some(top) = (0..w.len()).filter(|&j| w[j] > 1).max_by_key(|&j| w[j]) {
+                w[top] -= 1;
+                w[i] = 1;
+            }
+        }
+    }
     w
 }
 
@@ -422,6 +432,11 @@ mod tests {
         assert_eq!(w.iter().sum::<u32>(), 100);
         let s = Split::resolve(&parse_spec("a=75,b=25,c=0").unwrap(), &p).unwrap();
         assert_eq!(hundred_weights(&s), vec![75, 25, 0]);
+        // Pools above 0% keep some weight, and the sum stays 100.
+        let s = Split::resolve(&parse_spec("a=99.5,b=0.5").unwrap(), &p[..2]).unwrap();
+        assert_eq!(hundred_weights(&s), vec![99, 1]);
+        let s = Split::resolve(&parse_spec("a=99.4,b=0.3,c=0.3").unwrap(), &p).unwrap();
+        assert_eq!(hundred_weights(&s), vec![98, 1, 1]);
     }
 
     #[test]

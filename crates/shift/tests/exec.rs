@@ -294,3 +294,23 @@ fn a_command_leaving_a_background_process_does_not_hold_shift_past_its_timeout()
         ("75".into(), "25".into())
     );
 }
+
+#[test]
+fn a_pool_under_1_percent_still_gets_weight_and_is_verified_by_its_weights() {
+    // A system with integer weights out of 100 (like a weighted DNS record):
+    // the command writes {weight}, the read command prints it back.
+    let s = Sys::new("100", "0");
+    let d = s.d();
+    let tpl = format!("sh -c 'echo {{weight}} > {d}/{{pool}}'");
+    let ran = s
+        .shift("set", &tpl, Some(&s.reader()))
+        .args(["--split", "blue=99.7,green=0.3"])
+        .run();
+    ran.assert_code(0);
+    assert_eq!(
+        (s.read("blue"), s.read("green")),
+        ("99".into(), "1".into()),
+        "a 0.3% canary must not get weight 0"
+    );
+    assert_eq!(ran.json()["after"], json!({"blue": 99, "green": 1}));
+}
