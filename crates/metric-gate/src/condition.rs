@@ -139,6 +139,15 @@ impl Threshold {
         }
     }
 
+    /// The numbers a value is compared with (the floored baseline times
+    /// its factor for a relative condition), for showing values beside them.
+    pub fn bounds(&self, baseline: Option<f64>) -> Vec<f64> {
+        match self.cond {
+            Condition::Range { lo, hi, .. } => vec![lo, hi],
+            _ => self.bound(baseline).into_iter().collect(),
+        }
+    }
+
     /// +1 when larger values are worse, -1 when smaller are, 0 otherwise:
     /// used to pick the worst series among equals.
     pub fn direction(&self) -> i8 {
@@ -243,14 +252,17 @@ fn parse_range(s: &str) -> Result<(f64, f64, Unit), String> {
 /// A finite number with an optional `%`, `ms` or `s` suffix.
 pub fn parse_number(s: &str) -> Result<(f64, Unit), String> {
     let s = s.trim();
-    let (num, scale, unit) = if let Some(n) = s.strip_suffix('%') {
-        (n, 0.01, Unit::Percent)
+    // The scale is a power of ten applied to the decimal text, so `95%` is
+    // exactly the double nearest 0.95 (95 × 0.01 is 0.9500000000000001, and
+    // a success ratio of exactly 0.95 would be "below 95%").
+    let (num, exp10, unit) = if let Some(n) = s.strip_suffix('%') {
+        (n, 2, Unit::Percent)
     } else if let Some(n) = s.strip_suffix("ms") {
-        (n, 0.001, Unit::Millis)
+        (n, 3, Unit::Millis)
     } else if let Some(n) = s.strip_suffix('s') {
-        (n, 1.0, Unit::Seconds)
+        (n, 0, Unit::Seconds)
     } else {
-        (s, 1.0, Unit::Plain)
+        (s, 0, Unit::Plain)
     };
     let num = num.trim().replace('_', "");
     if num.is_empty() {
@@ -262,7 +274,19 @@ pub fn parse_number(s: &str) -> Result<(f64, Unit), String> {
     if !v.is_finite() {
         return Err(format!("'{s}' is not a finite number"));
     }
-    Ok((v * scale, unit))
+    if exp10 == 0 {
+        return Ok((v, unit));
+    }
+    // `95` → `95e-2`; a number written with its own exponent (`5e1%`)
+    // falls back to division, which is exact for integers and halves.
+    let scaled = if num.contains(['e', 'E']) {
+        v / 10f64.powi(exp10)
+    } else {
+        format!("{num}e-{exp10}")
+            .parse()
+            .unwrap_or(v / 10f64.powi(exp10))
+    };
+    Ok((scaled, unit))
 }
 
 impl<'de> Deserialize<'de> for Threshold {
@@ -287,6 +311,11 @@ impl<'de> Deserialize<'de> for Threshold {
 
 /// A number for people: up to four significant digits, no trailing zeros.
 pub fn fmt_num(v: f64) -> String {
+    fmt_sig(v, 4)
+}
+
+/// A number with up to `sig` significant digits, no trailing zeros.
+fn fmt_sig(v: f64, sig: i32) -> String {
     if v.is_nan() {
         return "NaN".into();
     }
@@ -301,7 +330,7 @@ pub fn fmt_num(v: f64) -> String {
         return format!("{}", v as i64);
     }
     let mag = v.abs().log10().floor() as i32;
-    let prec = (3 - mag).clamp(0, 12) as usize;
+    let prec = (sig - 1 - mag).clamp(0, 20) as usize;
     let s = format!("{v:.prec$}");
     if s.contains('.') {
         s.trim_end_matches('0').trim_end_matches('.').to_string()
@@ -312,15 +341,34 @@ pub fn fmt_num(v: f64) -> String {
 
 /// A value written the way its threshold was: `1.23%`, `120ms`, `0.5s`.
 pub fn fmt_in(v: f64, unit: Unit) -> String {
+    fmt_in_sig(v, unit, 4)
+}
+
+fn fmt_in_sig(v: f64, unit: Unit, sig: i32) -> String {
     if !v.is_finite() {
         return fmt_num(v);
     }
     match unit {
-        Unit::Plain => fmt_num(v),
-        Unit::Percent => format!("{}%", fmt_num(v * 100.0)),
-        Unit::Millis => format!("{}ms", fmt_num(v * 1000.0)),
-        Unit::Seconds => format!("{}s", fmt_num(v)),
+        Unit::Plain => fmt_sig(v, sig),
+        Unit::Percent => format!("{}%", fmt_sig(v * 100.0, sig)),
+        Unit::Millis => format!("{}ms", fmt_sig(v * 1000.0, sig)),
+        Unit::Seconds => format!("{}s", fmt_sig(v, sig)),
     }
+}
+
+/// `v` as [`fmt_in`] writes it, with as many more digits as it takes not to
+/// read the same as a different bound: `5.000001% > 5%`, never `5% > 5%`.
+pub fn fmt_beside(v: f64, unit: Unit, bounds: &[f64]) -> String {
+    for sig in 4..=17 {
+        let s = fmt_in_sig(v, unit, sig);
+        if bounds
+            .iter()
+            .all(|&b| b == v || !b.is_finite() || fmt_in_sig(b, unit, sig) != s)
+        {
+            return s;
+        }
+    }
+    fmt_in_sig(v, unit, 17)
 }
 
 #[cfg(test)]
@@ -348,6 +396,13 @@ mod tests {
         assert_eq!(t("> 300ms").cond, Condition::Compare(Op::Gt, 0.3));
         assert_eq!(t("> 2s").cond, Condition::Compare(Op::Gt, 2.0));
         assert_eq!(t("> 5%").unit, Unit::Percent);
+        // The double nearest the decimal written, not 95 × 0.01.
+        assert_eq!(t("< 95%").cond, Condition::Compare(Op::Lt, 0.95));
+        assert_eq!(t(">= 57%").cond, Condition::Compare(Op::Ge, 0.57));
+        assert_eq!(t(">= 9ms").cond, Condition::Compare(Op::Ge, 0.009));
+        assert_eq!(t("> 0.5%").cond, Condition::Compare(Op::Gt, 0.005));
+        assert_eq!(t("> 5e1%").cond, Condition::Compare(Op::Gt, 0.5));
+        assert_eq!(t("> -1.5%").cond, Condition::Compare(Op::Gt, -0.015));
     }
 
     #[test]
@@ -398,5 +453,17 @@ mod tests {
         assert_eq!(fmt_num(f64::NAN), "NaN");
         assert_eq!(fmt_in(0.0123, Unit::Percent), "1.23%");
         assert_eq!(fmt_in(0.12, Unit::Millis), "120ms");
+        assert_eq!(fmt_num(1e-13), "0.0000000000001");
+    }
+
+    #[test]
+    fn values_beside_a_bound_never_read_as_equal_to_it() {
+        assert_eq!(fmt_beside(0.05000001, Unit::Percent, &[0.05]), "5.000001%");
+        assert_eq!(fmt_beside(0.98999, Unit::Percent, &[0.99]), "98.999%");
+        assert_eq!(fmt_beside(1.0000001, Unit::Seconds, &[1.0]), "1.0000001s");
+        assert_eq!(fmt_beside(1e-13, Unit::Plain, &[0.0]), "0.0000000000001");
+        assert_eq!(fmt_beside(1.0, Unit::Plain, &[1.0000001]), "1");
+        assert_eq!(fmt_beside(0.05, Unit::Percent, &[0.05]), "5%");
+        assert_eq!(fmt_beside(0.0823, Unit::Percent, &[0.05, 0.01]), "8.23%");
     }
 }

@@ -3,7 +3,7 @@
 //!
 //! `for` follows Prometheus alert semantics: the condition must hold at
 //! every point of the window, the points being `at - k·step` for
-//! `k = 0..=window/step` (a range query at the rule's step). A missing point,
+//! `k = 0..=⌈window/step⌉` (a range query at the rule's step). A missing point,
 //! NaN or ±Inf anywhere in the window is missing evidence: the series gets
 //! the rule's `on_no_data` status (UNKNOWN unless the rule says otherwise),
 //! never OK — unless the CRITICAL condition held at every point anyway.
@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use golive_core::{Deadline, Status, units::human_duration};
 
-use crate::condition::{Threshold, fmt_in};
+use crate::condition::{Threshold, fmt_beside, fmt_in};
 use crate::prom::{Answer, Client, QueryError, Series};
 use crate::rules::{Fallback, Rule};
 
@@ -76,10 +76,13 @@ pub fn evaluate(rule: &Rule, client: &Client, at_ms: i64, deadline: &Deadline) -
     let t0 = Instant::now();
     let window = rule.window();
     let step_ms = rule.step.as_millis().max(1) as i64;
+    // Enough steps to span the whole window: a `for` that is not a multiple
+    // of the step rounds up, as a Prometheus alert needs `for` to have
+    // passed since the first evaluation that held.
     let n = if window.is_zero() {
         0
     } else {
-        (window.as_millis() as i64) / step_ms
+        (window.as_millis() as u64).div_ceil(step_ms as u64) as i64
     };
     let start_ms = at_ms - n * step_ms;
     let wants_baseline = rule.baseline_query.is_some()
@@ -319,7 +322,7 @@ impl Frame<'_> {
             if self.instant {
                 1
             } else {
-                (w.as_millis() as usize / step + 1).min(values.len())
+                ((w.as_millis() as usize).div_ceil(step) + 1).min(values.len())
             }
         };
         let check = |th: &Threshold, w: Duration| -> Level {
@@ -375,8 +378,12 @@ impl Frame<'_> {
                 format!(" at every point for {}", human_duration(w))
             }
         };
-        let shown =
-            |v: Option<f64>, u| v.map(|x| fmt_in(x, u)).unwrap_or_else(|| "no value".into());
+        // Shown with enough digits not to read the same as a bound it is
+        // compared with ("5% > 5%").
+        let shown = |v: Option<f64>, u, bounds: Vec<f64>| {
+            v.map(|x| fmt_beside(x, u, &bounds))
+                .unwrap_or_else(|| "no value".into())
+        };
         // "baseline 0.002 floored to 0.005" when the floor applied.
         let base_text = |b: f64| -> String {
             match raw_now_base {
@@ -412,7 +419,7 @@ impl Frame<'_> {
                 Status::Critical,
                 format!(
                     "{} {th}{}{}",
-                    shown(now_value, th.unit),
+                    shown(now_value, th.unit, th.bounds(now_base)),
                     bound_text(th),
                     window_text(rule.critical_for)
                 ),
@@ -460,7 +467,7 @@ impl Frame<'_> {
                 Status::Warning,
                 format!(
                     "{} {th}{}{}",
-                    shown(now_value, th.unit),
+                    shown(now_value, th.unit, th.bounds(now_base)),
                     bound_text(th),
                     window_text(rule.warn_for)
                 ),
@@ -468,7 +475,7 @@ impl Frame<'_> {
         } else {
             let mut m = format!(
                 "{} within thresholds ({})",
-                shown(now_value, unit),
+                shown(now_value, unit, rule.bounds(now_base)),
                 rule.thresholds_text()
             );
             // Say why a condition that held for a while did not count.

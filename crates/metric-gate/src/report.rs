@@ -8,7 +8,7 @@ use golive_core::output::{Prom, table};
 use golive_core::{Status, item, rfc3339};
 use serde_json::{Map, Value, json};
 
-use crate::condition::fmt_in;
+use crate::condition::fmt_beside;
 use crate::judge::{RuleResult, fmt_labels};
 use crate::rules::Rule;
 
@@ -162,6 +162,15 @@ pub fn check_fields(
     f
 }
 
+/// The worst series' value for a VALUE column, never reading the same as
+/// a threshold it differs from.
+fn shown_value(rule: &Rule, r: &RuleResult) -> String {
+    let base = r.worst_series().and_then(|w| w.baseline);
+    r.value()
+        .map(|v| fmt_beside(v, rule.unit(), &rule.bounds(base)))
+        .unwrap_or_else(|| "-".into())
+}
+
 /// The text report of one check.
 pub fn text(rules: &[Rule], results: &[RuleResult], status: Status, at_ms: i64) -> String {
     let mut rows = vec![vec![
@@ -174,9 +183,7 @@ pub fn text(rules: &[Rule], results: &[RuleResult], status: Status, at_ms: i64) 
         rows.push(vec![
             rule.name.clone(),
             r.status.label().into(),
-            r.value()
-                .map(|v| fmt_in(v, rule.unit()))
-                .unwrap_or_else(|| "-".into()),
+            shown_value(rule, r),
             r.message.clone(),
         ]);
     }
@@ -340,9 +347,7 @@ impl Board<'_> {
         for ((rule, r), h) in self.rules.iter().zip(self.results).zip(self.history) {
             rows.push(vec![
                 rule.name.clone(),
-                r.value()
-                    .map(|v| fmt_in(v, rule.unit()))
-                    .unwrap_or_else(|| "-".into()),
+                shown_value(rule, r),
                 rule.thresholds_text(),
                 r.status.label().into(),
                 sparkline(h),

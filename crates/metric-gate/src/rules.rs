@@ -168,6 +168,16 @@ impl Rule {
         parts.join(", ")
     }
 
+    /// The numbers values are compared with (relative conditions against
+    /// `baseline`), for showing values beside them.
+    pub fn bounds(&self, baseline: Option<f64>) -> Vec<f64> {
+        [&self.warn, &self.critical]
+            .into_iter()
+            .flatten()
+            .flat_map(|t| t.bounds(baseline))
+            .collect()
+    }
+
     /// The unit values are shown in (the one the thresholds were written in).
     pub fn unit(&self) -> crate::condition::Unit {
         self.critical
