@@ -35,7 +35,7 @@ Examples:
 
   # Ramp green to 25% in 5-point steps every 30s, stopping (and restoring) if the gate fails
   shift set --config shift.toml --split green=25 --step 5 --every 30s \\
-    --gate 'metric-gate --config gates.toml'
+    --gate 'metric-gate check --prometheus http://prometheus:9090 --rules gates.toml'
 
   # See what would be done, change nothing
   shift set --config shift.toml --split green=100 --dry-run --format text
