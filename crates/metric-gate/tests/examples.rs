@@ -246,3 +246,29 @@ fn soft_launch_queries_match_a_live_haproxy_exporter() {
     let v = r.json()["rules"][0]["value"].as_f64().unwrap();
     assert!((v - 0.5).abs() < 0.05, "{v}");
 }
+
+#[test]
+fn success_by_endpoint_sees_an_endpoint_that_only_fails() {
+    // A new endpoint in green that has answered nothing but 500s since the
+    // release started: it has no non-5xx series at all.
+    let mut h = History::new();
+    let c = |handler: &str, code: &str| {
+        format!(
+            "http_request_duration_seconds_count{{job=\"app\",handler=\"{handler}\",code=\"{code}\"}}"
+        )
+    };
+    h.counter(&c("/api/dashboard", "200"), |_| 150.0);
+    h.counter(&c("/api/new", "500"), |_| 15.0);
+    let p = h.start();
+    let q = example_query("app-histogram.toml", "success_by_endpoint", "query");
+    let r = check(
+        &p,
+        &["--query", &q, "--critical", "< 95%", "--at", &h.at(3000)],
+    );
+    r.assert_code(2);
+    let doc = r.json();
+    let rule = &doc["rules"][0];
+    assert_eq!(rule["worst_series"]["handler"], "/api/new", "{rule}");
+    assert_eq!(rule["value"], 0.0, "{rule}");
+    assert_eq!(rule["series_count"], 2, "{rule}");
+}
