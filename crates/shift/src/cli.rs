@@ -261,6 +261,9 @@ pub struct Ramp {
     pub gate_timeout: Duration,
 }
 
+/// The smallest ramp step, in percentage points.
+pub const MIN_STEP: f64 = 0.01;
+
 /// Default budget for each read and each apply-and-verify.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -333,8 +336,12 @@ fn resolve(cmd: Cmd, format: Format, invocation: String) -> Result<Config, Error
             let split = Split::resolve(&a.split.0, &opts.target.pools).map_err(Error::usage)?;
             let ramp = match (a.step, a.every) {
                 (Some(step), Some(every)) => {
-                    if step <= 0.0 {
-                        return Err(Error::usage("--step must be above 0"));
+                    // Splits are kept to two decimals; a smaller step would
+                    // be ignored (one jump) or mean millions of steps.
+                    if step < MIN_STEP {
+                        return Err(Error::usage(format!(
+                            "--step must be at least {MIN_STEP} percentage points (see --help)"
+                        )));
                     }
                     if let Some(g) = &a.gate {
                         crate::command::register_secrets(

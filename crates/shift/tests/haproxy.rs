@@ -653,6 +653,17 @@ fn usage_errors_exit_64_with_one_line() {
         vec!["--split", "green=25", "--timeout", "5"],
         vec!["--split", "green=25", "--step", "5"],
         vec!["--split", "green=25", "--format", "csv"],
+        // A step too small to ramp by must not turn into one jump (or into
+        // millions of steps).
+        vec![
+            "--split",
+            "green=25",
+            "--step",
+            "0.0000001",
+            "--every",
+            "1s",
+        ],
+        vec!["--split", "green=25", "--step", "0.00001", "--every", "1s"],
     ] {
         let ran = lab.shift("set").args(&bad).run();
         ran.assert_code(64);
