@@ -64,7 +64,7 @@ fn every_example_loads_and_its_queries_parse() {
 }
 
 /// HAProxy exporter series as `shift` lays pools out: backend `app`, servers
-/// `blue1` and `green1`; node_exporter for two nodes.
+/// `blue1` and `green1`; node_exporter (CPU, memory, disk) for two nodes.
 fn haproxy_launch(green_err: f64) -> History {
     let mut h = History::new();
     h.haproxy_server("app", "blue1", 99.0, |_| 0.002);
@@ -108,6 +108,19 @@ fn haproxy_launch(green_err: f64) -> History {
             0,
             END,
             |_| Some(10e9),
+        );
+        let fs = format!("job=\"node\",instance=\"{node}\",mountpoint=\"/\",fstype=\"ext4\"");
+        h.gauge(
+            &format!("node_filesystem_size_bytes{{{fs}}}"),
+            0,
+            END,
+            |_| Some(100e9),
+        );
+        h.gauge(
+            &format!("node_filesystem_avail_bytes{{{fs}}}"),
+            0,
+            END,
+            |_| Some(60e9),
         );
     }
     h
@@ -271,4 +284,32 @@ fn success_by_endpoint_sees_an_endpoint_that_only_fails() {
     assert_eq!(rule["worst_series"]["handler"], "/api/new", "{rule}");
     assert_eq!(rule["value"], 0.0, "{rule}");
     assert_eq!(rule["series_count"], 2, "{rule}");
+}
+
+#[test]
+fn every_phase_gate_keeps_the_runbooks_alert_thresholds() {
+    // The runbook's CRITICAL "error rate > 5% for 2 minutes" and WARNING
+    // "disk > 90%" hold through every phase, soft launch included.
+    for file in ["soft-launch.toml", "rollout-25.toml", "rollout-100.toml"] {
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../../examples/gates")
+            .join(file);
+        let table: toml::Table = toml::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let rules = table["rule"].as_array().unwrap();
+        let has = |pred: &dyn Fn(&toml::Value) -> bool| rules.iter().any(pred);
+        assert!(
+            has(&|r| r["query"].as_str().unwrap().contains("code=\"5xx\"")
+                && r.get("critical").and_then(|c| c.as_str()) == Some("> 5%")
+                && r.get("critical_for").and_then(|c| c.as_str()) == Some("2m")),
+            "{file}: no error rate > 5% for 2m"
+        );
+        assert!(
+            has(&|r| r["query"]
+                .as_str()
+                .unwrap()
+                .contains("node_filesystem_avail_bytes")
+                && r.get("warn").and_then(|c| c.as_str()) == Some("> 90%")),
+            "{file}: no disk > 90%"
+        );
+    }
 }
