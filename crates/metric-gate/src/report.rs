@@ -212,7 +212,18 @@ pub fn csv(rules: &[Rule], results: &[RuleResult], header: bool, round: Option<u
         }
         let _ = w.write_record(&h);
     }
-    let cell = |v: Option<f64>| v.map(crate::condition::fmt_num).unwrap_or_default();
+    // Data, not prose: the shortest text that reads back as the same number
+    // (NaN and ±Inf as Prometheus writes them).
+    let cell = |v: Option<f64>| {
+        v.map(|x| {
+            if x.is_finite() {
+                format!("{x}")
+            } else {
+                crate::condition::fmt_num(x)
+            }
+        })
+        .unwrap_or_default()
+    };
     for (rule, r) in rules.iter().zip(results) {
         let mut rows: Vec<Vec<String>> = Vec::new();
         if r.series.is_empty() {

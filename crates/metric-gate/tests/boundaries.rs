@@ -113,3 +113,22 @@ fn an_instant_beyond_year_9999_is_a_usage_error_not_a_panic() {
         assert!(r.stderr.contains("--at"), "{at}: {}", r.stderr);
     }
 }
+
+#[test]
+fn csv_values_keep_their_full_precision() {
+    let p = Prometheus::start();
+    let r = check(
+        &p,
+        &[
+            "--query",
+            "vector(0.05000001)",
+            "--critical",
+            "> 0.05",
+            "--format",
+            "csv",
+        ],
+    );
+    r.assert_code(2);
+    let row = r.stdout.lines().nth(1).unwrap_or_default().to_string();
+    assert!(row.contains(",critical,0.05000001,"), "{row}");
+}

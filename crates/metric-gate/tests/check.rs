@@ -251,10 +251,14 @@ fn one_bad_endpoint_among_twenty_is_named() {
     let lines: Vec<&str> = r.stdout.lines().collect();
     assert_eq!(lines[0], "at,rule,status,value,baseline,labels,message");
     assert_eq!(lines.len(), 21, "{}", r.stdout);
+    // Values are data in CSV: full precision (0.1 computed as 0.0999…).
     assert!(
-        lines
-            .iter()
-            .any(|l| l.contains("critical,0.1,,\"{endpoint=\"\"/api/forensic\"\"}\"")),
+        lines.iter().any(|l| {
+            let f: Vec<&str> = l.splitn(7, ',').collect();
+            f[2] == "critical"
+                && f[3].parse::<f64>().is_ok_and(|v| (v - 0.1).abs() < 1e-9)
+                && f[5] == "\"{endpoint=\"\"/api/forensic\"\"}\""
+        }),
         "{}",
         r.stdout
     );
