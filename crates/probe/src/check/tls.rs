@@ -191,6 +191,21 @@ impl CertInfo {
         secs / 86_400
     }
 
+    /// How long ago it expired, for people: `1 day`, `12 days`, or
+    /// `3h20m` within the first day. `days_left` is a floor (−2 one day
+    /// and a second after expiry), so it cannot be negated for this.
+    pub fn expired_for(&self, now: SystemTime) -> String {
+        let secs = now
+            .duration_since(self.not_after)
+            .unwrap_or_default()
+            .as_secs();
+        match secs / 86_400 {
+            0 => human_duration(Duration::from_secs(secs)),
+            1 => "1 day".into(),
+            d => format!("{d} days"),
+        }
+    }
+
     fn json(&self, now: SystemTime, full: bool) -> Value {
         let mut m = Map::new();
         m.insert("subject".into(), json!(self.subject));
@@ -349,7 +364,7 @@ pub fn probe(spec: &TlsSpec, limit: Duration) -> Outcome {
     if days < 0 {
         v.add(
             Status::Critical,
-            format!("{which} expired {} days ago", -days),
+            format!("{which} expired {} ago", earliest.expired_for(now)),
         );
     } else if days < spec.crit_days as i64 {
         v.add(
@@ -367,16 +382,22 @@ pub fn probe(spec: &TlsSpec, limit: Duration) -> Outcome {
     }
     let leaf_days = leaf.days_left(now);
     let base = format!(
-        "{version} to {}: {} expires {} ({leaf_days} days)",
+        "{version} to {}: {} {} {}{}",
         spec.server_name,
         if leaf.subject.is_empty() {
             "the certificate"
         } else {
             leaf.subject.as_str()
         },
+        if leaf_days < 0 { "expired" } else { "expires" },
         golive_core::rfc3339(leaf.not_after)
             .get(..10)
             .unwrap_or_default(),
+        if leaf_days < 0 {
+            String::new()
+        } else {
+            format!(" ({leaf_days} days)")
+        },
     );
     let mut o = v
         .outcome(&base)
@@ -441,6 +462,10 @@ mod tests {
         assert_eq!(c(86_400 * 3 + 100).days_left(now), 3);
         assert_eq!(c(100).days_left(now), 0);
         assert_eq!(c(-100).days_left(now), -1);
+        assert_eq!(c(-100).expired_for(now), "1m40s");
+        assert_eq!(c(-86_400 - 5).days_left(now), -2);
+        assert_eq!(c(-86_400 - 5).expired_for(now), "1 day");
+        assert_eq!(c(-86_400 * 12 - 5).expired_for(now), "12 days");
     }
 
     #[test]

@@ -310,3 +310,56 @@ fn a_silent_tls_server_fails_within_the_timeout() {
     assert!(r.elapsed <= within(timeout), "took {:?}", r.elapsed);
     assert_eq!(check(&r.json())["error"], "timeout");
 }
+
+#[test]
+fn an_expired_certificate_says_how_long_ago_it_expired() {
+    let pki = pki();
+    let d = pki.dir.path().to_path_buf();
+    // Signed by the test CA, expired one day (and a few seconds) ago.
+    openssl(
+        &d,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "valid.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "-1",
+            "-extfile",
+            "valid.ext",
+            "-out",
+            "expired.pem",
+        ],
+    );
+    let nginx = Nginx::start_http(|port, _| {
+        format!(
+            "server {{ listen 127.0.0.1:{port} ssl; ssl_certificate {cert}; ssl_certificate_key {key}; location / {{ return 200 'ok'; }} }}\n",
+            cert = d.join("expired.pem").display(),
+            key = d.join("valid.key").display(),
+        )
+    });
+    for extra in [None, Some("--insecure")] {
+        let mut args = vec![
+            "tls".to_string(),
+            format!("localhost:{}", nginx.port),
+            "--ca".into(),
+            pki.ca(),
+        ];
+        args.extend(extra.map(String::from));
+        let r = probe().args(&args).run();
+        r.assert_code(2);
+        let c = check(&r.json()).clone();
+        let msg = c["message"].as_str().unwrap();
+        // It expired one day ago, not two; and it "expired", not "expires".
+        assert!(msg.contains("expired 1 day ago"), "{msg}");
+        assert!(!msg.contains("2 days"), "{msg}");
+        assert!(!msg.contains("expires"), "{msg}");
+        // days_left stays a floor: negative once expired.
+        assert!(c["days_left"].as_i64().unwrap() < 0, "{c}");
+    }
+}
