@@ -162,7 +162,13 @@ fn attempt_once(check: &Arc<Check>, limit: Duration) -> Outcome {
     let grace = (limit / 40).min(Duration::from_millis(100));
     let mut o = match rx.recv_timeout(limit + grace) {
         Ok(o) => o,
-        Err(_) => timed_out(limit),
+        Err(mpsc::RecvTimeoutError::Timeout) => timed_out(limit),
+        // The check's thread ended without a result (it panicked): it could
+        // not run, which is not the server failing to answer.
+        Err(mpsc::RecvTimeoutError::Disconnected) => {
+            Outcome::unknown("the check stopped without a result (an internal error, see stderr)")
+                .with("error", "internal")
+        }
     };
     o.figures
         .entry("latency_ms")

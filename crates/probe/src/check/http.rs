@@ -166,7 +166,9 @@ impl StatusMatch {
             let lower = part.to_ascii_lowercase();
             let r = if let Some(d) = lower.strip_suffix("xx") {
                 let d: u16 = d.parse().map_err(|_| bad())?;
-                (d * 100, d * 100 + 99)
+                // `657xx` must be refused, not wrapped round into 164-263.
+                let lo = d.checked_mul(100).ok_or_else(bad)?;
+                (lo, lo.saturating_add(99))
             } else if let Some((a, b)) = part.split_once('-') {
                 (
                     a.trim().parse().map_err(|_| bad())?,
@@ -204,10 +206,19 @@ impl StatusMatch {
 /// Parse `Name: value` (a header as curl takes it).
 pub fn parse_header(s: &str) -> Result<(String, String), String> {
     let (name, value) = s.split_once(':').ok_or_else(|| {
-        format!(
-            "--header '{}': want 'Name: value'",
-            golive_core::redact::apply(s)
-        )
+        // Without a ':' nothing says which part is the value, and it may be
+        // a key (`X-API-Key=…`, a bare token): show only a secret header's
+        // name, never the text after it.
+        let first = s
+            .trim()
+            .split(|c: char| c.is_whitespace() || c == '=')
+            .next()
+            .unwrap_or_default();
+        if first.len() < s.trim().len() && golive_core::redact::is_sensitive_name(first) {
+            format!("--header '{first} …': want 'Name: value'")
+        } else {
+            "--header: want 'Name: value' (no ':' in it)".to_string()
+        }
     })?;
     let name = name.trim();
     if name.is_empty()

@@ -79,6 +79,8 @@ fn bad_values_are_64_before_any_network_call() {
     for args in [
         vec!["http", "ftp://example/"],
         vec!["http", "http://x/", "--expect-status", "2oo"],
+        // 657 * 100 does not fit a status code: refused, never wrapped.
+        vec!["http", "http://x/", "--expect-status", "657xx"],
         vec!["http", "http://x/", "--header", "no-colon"],
         vec!["http", "http://x/", "--equals", "ok"],
         vec!["tcp", "no-port"],
@@ -98,6 +100,22 @@ fn bad_values_are_64_before_any_network_call() {
         assert_eq!(r.code, 64, "{args:?}\n{}", r.stderr);
         assert!(r.stdout.is_empty(), "{args:?}: {}", r.stdout);
         assert_eq!(r.stderr.trim().lines().count(), 1, "{args:?}: {}", r.stderr);
+    }
+}
+
+#[test]
+fn a_malformed_secret_header_is_refused_without_echoing_its_value() {
+    // A typo at 3 a.m. (`=` or a space where `:` belongs) must not print the
+    // key to a CI log.
+    for h in [
+        "X-API-Key=typo-secret-4471",
+        "X-API-Key typo-secret-4471",
+        "typo-secret-4471",
+    ] {
+        let r = probe().args(["http", "http://127.0.0.1:1/", "-H", h]).run();
+        assert_eq!(r.code, 64, "{h}: {}", r.stderr);
+        assert!(r.stderr.contains("--header"), "{h}: {}", r.stderr);
+        r.assert_absent("typo-secret-4471");
     }
 }
 
@@ -194,4 +212,28 @@ fn csv_has_a_header_and_one_row_per_check() {
         r.stdout
     );
     assert_eq!(lines.len(), 2);
+}
+
+#[test]
+fn an_attempt_that_stops_without_an_answer_is_not_called_a_timeout() {
+    // A timeout too large for the clock makes the attempt stop at once,
+    // without a result: that is not "no answer within …".
+    let closed = testkit::free_port();
+    let r = probe()
+        .args([
+            "tcp",
+            &format!("127.0.0.1:{closed}"),
+            "--timeout",
+            "18446744073709551615s",
+        ])
+        .run();
+    assert!([2, 3].contains(&r.code), "{}\n{}", r.stdout, r.stderr);
+    let doc = r.assert_envelope("probe");
+    let c = &doc["checks"][0];
+    assert_ne!(c["error"], "timeout", "{}", r.stdout);
+    assert!(
+        !c["message"].as_str().unwrap().contains("timed out"),
+        "{}",
+        r.stdout
+    );
 }
