@@ -145,7 +145,8 @@ pub fn probe(spec: &FileSpec, limit: Duration) -> Outcome {
     if let Some(min) = spec.min_size.filter(|m| size < *m) {
         v.add(
             Status::Critical,
-            format!("smaller than {}", human_size(min)),
+            // Exact bytes too: 1,000,000 and 1 MiB both print as "1.0 MB".
+            format!("smaller than {} ({size} < {min} bytes)", human_size(min)),
         );
     }
     if let Some(max) = spec.max_age.filter(|m| age > *m) {

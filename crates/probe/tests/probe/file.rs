@@ -118,3 +118,18 @@ fn no_match_is_critical() {
     assert_eq!(check(&r.json())["matches"], 0);
     assert_eq!(check(&r.json())["error"], "no_match");
 }
+
+#[test]
+fn too_small_names_both_sizes_when_they_round_alike() {
+    // 1,000,000 bytes against --min-size 1MiB (1,048,576): both print as
+    // "1.0 MB", so the message must say which is which in bytes.
+    let dir = testkit::temp_dir("probe-file");
+    let f = dir.path().join("minimarket_20261127.sql");
+    std::fs::write(&f, vec![b'x'; 1_000_000]).unwrap();
+    let r = probe()
+        .args(["file", &f.display().to_string(), "--min-size", "1MiB"])
+        .run();
+    r.assert_code(2);
+    let msg = check(&r.json())["message"].as_str().unwrap().to_string();
+    assert!(msg.contains("1000000") && msg.contains("1048576"), "{msg}");
+}
