@@ -194,9 +194,22 @@ pub fn probe(spec: &PrometheusSpec, limit: Duration) -> Outcome {
         spec.base,
         percent_encode(&spec.query)
     );
+    let https = spec
+        .base
+        .get(..8)
+        .is_some_and(|p| p.eq_ignore_ascii_case("https://"));
     let with_base = |o: Outcome| {
-        o.with("url", spec.display.clone())
-            .with("query", spec.query.clone())
+        let mut o = o
+            .with("url", spec.display.clone())
+            .with("query", spec.query.clone());
+        // As for http: skipped verification shows in the report.
+        if https {
+            o.set("insecure", spec.insecure);
+            if let Some(ca) = spec.roots.ca_path() {
+                o.set("ca", ca);
+            }
+        }
+        o
     };
     let (code, body) = match get(spec, &url, &deadline, limit) {
         Ok(r) => r,

@@ -363,3 +363,31 @@ fn an_expired_certificate_says_how_long_ago_it_expired() {
         assert!(c["days_left"].as_i64().unwrap() < 0, "{c}");
     }
 }
+
+#[test]
+fn prometheus_over_https_shows_insecure_when_asked() {
+    let pki = pki();
+    let d = pki.dir.path().to_path_buf();
+    let answer = r#"{"status":"success","data":{"resultType":"vector","result":[{"metric":{"job":"api","instance":"a:1"},"value":[1,"1"]}]}}"#;
+    let nginx = Nginx::start_http(|port, _| {
+        format!(
+            "server {{ listen 127.0.0.1:{port} ssl; ssl_certificate {cert}; ssl_certificate_key {key}; location / {{ default_type application/json; return 200 '{answer}'; }} }}\n",
+            cert = d.join("other.pem").display(),
+            key = d.join("other.key").display(),
+        )
+    });
+    let url = format!("https://localhost:{}", nginx.port);
+    // Wrong host name: refused without --insecure …
+    probe()
+        .args(["prometheus", &url, "--ca", &pki.ca()])
+        .run()
+        .assert_code(2);
+    // … and with it the pass says so, as the contract asks.
+    let r = probe().args(["prometheus", &url, "--insecure"]).run();
+    r.assert_code(0);
+    assert_eq!(check(&r.json())["insecure"], true, "{}", r.stdout);
+    let r = probe()
+        .args(["prometheus", &url.replace("localhost", "127.0.0.1"), "-k"])
+        .run();
+    assert_eq!(check(&r.json())["insecure"], true, "{}", r.stdout);
+}
