@@ -202,6 +202,30 @@ pub fn soa(answers: &[Record], authorities: &[Record]) -> Option<(Name, u32)> {
         })
 }
 
+/// The zone apex and serial that an SOA query for `qname` tells: the first
+/// SOA (answer or authority section) whose owner is `qname` or above it.
+/// None when `qname` is a CNAME: an apex cannot be one, and the SOA that
+/// comes with the CNAME belongs to the target's zone, not to `qname`'s.
+pub fn zone_soa(qname: &Name, answers: &[Record], authorities: &[Record]) -> Option<(Name, u32)> {
+    if is_cname(qname, answers) {
+        return None;
+    }
+    answers
+        .iter()
+        .chain(authorities)
+        .find_map(|rec| match &rec.data {
+            RData::SOA(soa) if rec.name.zone_of(qname) => Some((rec.name.clone(), soa.serial)),
+            _ => None,
+        })
+}
+
+/// Whether the answer holds a CNAME owned by `qname`.
+pub fn is_cname(qname: &Name, answers: &[Record]) -> bool {
+    answers
+        .iter()
+        .any(|rec| matches!(rec.data, RData::CNAME(_)) && same_name(&rec.name, qname))
+}
+
 /// Whether `reading` matches `expected` under `mode`.
 ///
 /// `all`: the answer set equals the expected set (names expected for A/AAAA

@@ -9,7 +9,7 @@ use golive_core::{Deadline, Error};
 use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::{Name, RData, RecordType};
 
-use crate::answer::{name_str, soa};
+use crate::answer::{name_str, zone_soa};
 use crate::query::{Ask, Engine, Reply, rcode_name};
 use crate::servers::Server;
 
@@ -65,7 +65,7 @@ pub fn apex(
     let mut cur = name.clone();
     loop {
         let r = ask(engine, resolver, &cur, RecordType::SOA, deadline, qt)?;
-        if let Some((owner, _)) = soa(&r.answers, &r.authorities) {
+        if let Some((owner, _)) = zone_soa(&cur, &r.answers, &r.authorities) {
             return Ok(owner);
         }
         if matches!(r.rcode, ResponseCode::ServFail | ResponseCode::Refused) {

@@ -308,13 +308,15 @@ impl<'a> Watch<'a> {
         let per = if auth { 2 } else { 1 };
         let cut_possible = timeout < cfg.query_timeout;
         let mut checks = Vec::with_capacity(self.servers.len());
+        // Servers whose SOA answer for the name was a CNAME (zone not known yet).
+        let mut cname_soa = Vec::new();
         for (i, s) in self.servers.iter().enumerate() {
             let main = &outcomes[i * per];
             let mut c = self.check(s, main, checked_at, cut_possible);
             if auth {
                 let soa = &outcomes[i * per + 1];
                 match &soa.result {
-                    Ok(r) => match answer::soa(&r.answers, &r.authorities) {
+                    Ok(r) => match answer::zone_soa(&soa_name, &r.answers, &r.authorities) {
                         Some((owner, serial)) => {
                             c.serial = Some(serial);
                             if self.zone.is_none() {
@@ -322,6 +324,9 @@ impl<'a> Watch<'a> {
                             }
                         }
                         None => {
+                            if answer::is_cname(&soa_name, &r.answers) {
+                                cname_soa.push(i);
+                            }
                             c.serial_error =
                                 Some(format!("no SOA in the answer ({})", rcode_name(r.rcode)))
                         }
@@ -330,6 +335,9 @@ impl<'a> Watch<'a> {
                 }
             }
             checks.push(c);
+        }
+        if self.zone.is_none() && !cname_soa.is_empty() {
+            self.serials_above(&mut checks, &cname_soa, deadline);
         }
         Round {
             number,
@@ -341,6 +349,43 @@ impl<'a> Watch<'a> {
             quorum_met: false,
             eta_s: None,
             highest_ttl: None,
+        }
+    }
+
+    /// The watched name is a CNAME, so its SOA query told no zone (an apex
+    /// cannot be a CNAME; an SOA with it would be the target's zone): walk
+    /// up from the name, asking the servers at `idx` with recursion off,
+    /// until an SOA names the zone, and take their serials from it. Once;
+    /// later rounds ask for the zone's SOA directly.
+    fn serials_above(&mut self, checks: &mut [Check], idx: &[usize], deadline: &Deadline) {
+        let mut cur = self.cfg.name.base_name();
+        while !cur.is_root() && !deadline.expired() {
+            let timeout = deadline.cap(self.cfg.query_timeout);
+            let asks: Vec<Ask> = idx
+                .iter()
+                .map(|&i| Ask {
+                    server: checks[i].server.addr,
+                    name: cur.clone(),
+                    rtype: RecordType::SOA,
+                    recursion: false,
+                    timeout,
+                })
+                .collect();
+            let outcomes = self.engine.ask_all(&asks);
+            for (&i, o) in idx.iter().zip(&outcomes) {
+                if let Ok(r) = &o.result
+                    && let Some((owner, serial)) =
+                        answer::zone_soa(&cur, &r.answers, &r.authorities)
+                {
+                    checks[i].serial = Some(serial);
+                    checks[i].serial_error = None;
+                    self.zone.get_or_insert(owner);
+                }
+            }
+            if self.zone.is_some() {
+                return;
+            }
+            cur = cur.base_name();
         }
     }
 

@@ -291,6 +291,31 @@ fn cname_chain_is_followed_shown_and_matchable_by_name() {
 }
 
 #[test]
+fn a_cname_into_another_zone_still_reports_each_nameservers_serial() {
+    // The CNAME cutover the docs describe: www points into another zone, so
+    // asking these nameservers for www's SOA returns the CNAME and no SOA.
+    let (ns1, ns2) = two_knots("www 10 CNAME old-lb.example.net.");
+    ns1.set("example.test", "www", 10, "CNAME", &["new-lb.example.net."]);
+    let ran = dns_watch()
+        .args([
+            "www.example.test",
+            "-e",
+            "new-lb.example.net",
+            "--authoritative",
+            "--once",
+        ])
+        .args(["--server", &ns1.addr(), "--server", &ns2.addr()])
+        .run();
+    ran.assert_code(2);
+    let doc = ran.assert_envelope("dns-watch");
+    assert_eq!(doc["zone"], "example.test", "{doc}");
+    assert_eq!(server(&doc, &ns1.addr())["soa_serial"], 2, "{doc}");
+    assert_eq!(server(&doc, &ns2.addr())["soa_serial"], 1, "{doc}");
+    assert_eq!(doc["soa_serials"]["1"], serde_json::json!([ns2.addr()]));
+    assert_eq!(doc["lagging"], serde_json::json!([ns2.addr()]));
+}
+
+#[test]
 fn match_all_wants_the_same_set_and_any_wants_one() {
     let knot = Knot::builder()
         .zone(

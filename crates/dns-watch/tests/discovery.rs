@@ -23,13 +23,14 @@ fn authoritative_mode_finds_the_zone_and_its_nameservers() {
     let ip1 = format!("127.53.{n}.1");
     let ip2 = format!("127.53.{n}.2");
     let zone = format!(
-        "$ORIGIN example.test.\n$TTL 10\n@ SOA ns1 hostmaster 1 60 60 600 30\n@ NS ns1\n@ NS ns2\nns1 A {ip1}\nns2 A {ip2}\napi A 192.0.2.1\n"
+        "$ORIGIN example.test.\n$TTL 10\n@ SOA ns1 hostmaster 1 60 60 600 30\n@ NS ns1\n@ NS ns2\nns1 A {ip1}\nns2 A {ip2}\napi A 192.0.2.1\nwww CNAME lb.other.test.\n"
     );
     let a1: SocketAddr = format!("{ip1}:53").parse().unwrap();
     let a2: SocketAddr = format!("{ip2}:53").parse().unwrap();
     let ns1 = Knot::builder()
         .listen(a1)
         .zone_text("example.test", &zone)
+        .zone("other.test", "lb 10 A 192.0.2.9")
         .start();
     let ns2 = Knot::builder()
         .listen(a2)
@@ -37,6 +38,7 @@ fn authoritative_mode_finds_the_zone_and_its_nameservers() {
         .start();
     let resolver = Unbound::builder()
         .stub("example.test", &a1.to_string())
+        .stub("other.test", &a1.to_string())
         .start();
 
     ns1.set("example.test", "api", 10, "A", &["192.0.2.2"]);
@@ -84,6 +86,29 @@ fn authoritative_mode_finds_the_zone_and_its_nameservers() {
         .env("DNS_WATCH_RESOLVER", resolver.addr())
         .run()
         .assert_code(0);
+
+    // A CNAME into another zone: the SOA the resolver returns with the
+    // CNAME belongs to the target's zone; the watched name's zone is still
+    // example.test, and its nameservers are the ones asked.
+    let ran = dns_watch()
+        .args([
+            "www.example.test",
+            "-e",
+            "lb.other.test",
+            "--authoritative",
+            "--once",
+            "--resolver",
+            &resolver.addr(),
+        ])
+        .run();
+    ran.assert_code(0);
+    let doc = ran.assert_envelope("dns-watch");
+    assert_eq!(doc["zone"], "example.test", "{doc}");
+    assert_eq!(
+        doc["nameservers"],
+        serde_json::json!(["ns1.example.test", "ns2.example.test"])
+    );
+    assert_eq!(server(&doc, "ns1.example.test")["soa_serial"], 2);
 
     // A name outside any zone the resolver can find: UNKNOWN, with a summary.
     let ran = dns_watch()
