@@ -37,6 +37,9 @@ pub const RESOLV_CONF: &str = "/etc/resolv.conf";
 pub fn parse_addr(s: &str) -> Result<SocketAddr, String> {
     let t = s.trim();
     if let Ok(sa) = t.parse::<SocketAddr>() {
+        if sa.port() == 0 {
+            return Err(format!("server '{t}': port 0 cannot be asked"));
+        }
         return Ok(sa);
     }
     let bare = t
@@ -226,6 +229,11 @@ mod tests {
         );
         assert!(parse_addr("ns1.example.com").is_err());
         assert!(parse_addr("192.0.2.1:99999").is_err());
+        assert!(
+            parse_addr("192.0.2.1:0").is_err(),
+            "nothing can be asked on port 0"
+        );
+        assert!(parse_addr("[2001:db8::1]:0").is_err());
     }
 
     #[test]
