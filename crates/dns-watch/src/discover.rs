@@ -37,13 +37,16 @@ fn ask(
             "the deadline passed while finding the authoritative servers",
         ));
     }
-    let out = engine.ask_all(&[Ask {
-        server: resolver,
-        name: name.clone(),
-        rtype,
-        recursion: true,
-        timeout: deadline.cap(qt),
-    }]);
+    let out = engine.ask_all(
+        &[Ask {
+            server: resolver,
+            name: name.clone(),
+            rtype,
+            recursion: true,
+            timeout: deadline.cap(qt),
+        }],
+        deadline,
+    );
     let o = out.into_iter().next().expect("one outcome per ask");
     o.result.map_err(|f| {
         Error::unknown(format!(
@@ -127,7 +130,7 @@ pub fn discover(
             })
         })
         .collect();
-    let outcomes = engine.ask_all(&asks);
+    let outcomes = engine.ask_all(&asks, deadline);
     let mut servers = Vec::new();
     for (i, n) in ns.iter().enumerate() {
         let addrs = |o: &crate::query::Outcome| -> Vec<IpAddr> {

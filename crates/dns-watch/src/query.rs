@@ -11,6 +11,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use golive_core::Deadline;
 use hickory_net::NetError;
 use hickory_net::runtime::TokioRuntimeProvider;
 use hickory_net::tcp::TcpClientStream;
@@ -100,14 +101,16 @@ impl Engine {
     }
 
     /// Send every query at once and wait for all of them (each bounded by its
-    /// own timeout). Results come back in the order asked.
-    pub fn ask_all(&self, asks: &[Ask]) -> Vec<Outcome> {
+    /// own timeout, counted from when it is sent, and by `deadline`).
+    /// Results come back in the order asked.
+    pub fn ask_all(&self, asks: &[Ask], deadline: &Deadline) -> Vec<Outcome> {
+        let until = deadline.instant();
         self.rt.block_on(async {
             let permits = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
             let handles: Vec<_> = asks
                 .iter()
                 .cloned()
-                .map(|a| tokio::spawn(one(a, permits.clone())))
+                .map(|a| tokio::spawn(one(a, permits.clone(), until)))
                 .collect();
             let mut out = Vec::with_capacity(handles.len());
             for h in handles {
@@ -124,21 +127,39 @@ impl Engine {
     }
 }
 
-async fn one(ask: Ask, permits: Arc<Semaphore>) -> Outcome {
-    let start = Instant::now();
-    // A hard stop a little after the query's own timeout, whatever happens
-    // inside (waiting for a socket, TCP connect): the deadline is a promise.
-    let guard = ask.timeout + Duration::from_millis(20);
-    let work = async {
-        let Ok(_permit) = permits.acquire().await else {
-            return Err(Failure {
+async fn one(mut ask: Ask, permits: Arc<Semaphore>, until: Option<Instant>) -> Outcome {
+    // Wait for a socket first: a query queued behind others still gets its
+    // whole timeout once sent (within the deadline), and its latency counts
+    // from the send. Every holder of a socket stops by the deadline, so the
+    // wait does too.
+    let Ok(_permit) = permits.acquire().await else {
+        return Outcome {
+            result: Err(Failure {
                 message: "query engine closed".into(),
                 timed_out: false,
-            });
+            }),
+            latency: Duration::ZERO,
         };
-        exchange(&ask, start).await
     };
-    let result = match tokio::time::timeout(guard, work).await {
+    let start = Instant::now();
+    if let Some(u) = until {
+        let left = u.saturating_duration_since(start);
+        if left.is_zero() {
+            return Outcome {
+                result: Err(Failure {
+                    message: "not asked: the deadline passed while waiting for a free socket"
+                        .into(),
+                    timed_out: true,
+                }),
+                latency: Duration::ZERO,
+            };
+        }
+        ask.timeout = ask.timeout.min(left);
+    }
+    // A hard stop a little after the query's own timeout, whatever happens
+    // inside (TCP connect): the deadline is a promise.
+    let guard = ask.timeout + Duration::from_millis(20);
+    let result = match tokio::time::timeout(guard, exchange(&ask, start)).await {
         Ok(r) => r,
         Err(_) => Err(timeout_failure(ask.timeout)),
     };

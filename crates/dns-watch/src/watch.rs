@@ -304,7 +304,7 @@ impl<'a> Watch<'a> {
             }
         }
         let checked_at = SystemTime::now();
-        let outcomes = self.engine.ask_all(&asks);
+        let outcomes = self.engine.ask_all(&asks, deadline);
         let per = if auth { 2 } else { 1 };
         let cut_possible = timeout < cfg.query_timeout;
         let mut checks = Vec::with_capacity(self.servers.len());
@@ -371,7 +371,7 @@ impl<'a> Watch<'a> {
                     timeout,
                 })
                 .collect();
-            let outcomes = self.engine.ask_all(&asks);
+            let outcomes = self.engine.ask_all(&asks, deadline);
             for (&i, o) in idx.iter().zip(&outcomes) {
                 if let Ok(r) = &o.result
                     && let Some((owner, serial)) =

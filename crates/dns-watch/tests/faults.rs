@@ -5,7 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{SilentUdp, dns_watch, server};
+use common::{SilentUdp, dns_watch, server, temp_file};
 use testkit::knot::Knot;
 
 #[test]
@@ -140,6 +140,46 @@ fn no_server_answering_at_all_is_unknown_exit_3_on_time() {
             .contains("no server answered"),
         "{doc}"
     );
+}
+
+#[test]
+fn servers_queued_behind_hundreds_of_silent_ones_are_still_asked() {
+    // Twice as many silent servers as queries in flight at once (512): the
+    // ones after them wait for a free socket, then get their whole query
+    // timeout; none is reported silent without having been asked.
+    let good = Knot::builder()
+        .zone("example.test", "api 10 A 192.0.2.1")
+        .start();
+    let mut csv = String::from("name,address\n");
+    for i in 0..1100 {
+        // Loopback addresses where nothing listens on port 9: no answer.
+        csv.push_str(&format!(
+            "dead{i},127.0.{}.{}:9\n",
+            100 + i / 200,
+            1 + i % 200
+        ));
+    }
+    csv.push_str(&format!("good,{}\n", good.addr()));
+    let (_dir, file) = temp_file("many.csv", &csv);
+    let ran = dns_watch()
+        .args([
+            "api.example.test",
+            "-e",
+            "192.0.2.1",
+            "--once",
+            "--query-timeout",
+            "300ms",
+            "--timeout",
+            "10s",
+            "--servers-file",
+        ])
+        .arg(&file)
+        .run();
+    ran.assert_code(2);
+    let doc = ran.json();
+    assert_eq!(doc["total"], 1101);
+    let g = server(&doc, "good");
+    assert_eq!(g["matched"], true, "{g}");
 }
 
 #[test]
