@@ -97,10 +97,8 @@ pub fn parse_csv(file: &str, text: &str) -> Result<Vec<Server>, Error> {
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
-        let fields: Vec<&str> = line
-            .split(',')
-            .map(|f| f.trim().trim_matches('"').trim())
-            .collect();
+        let fields = split_csv(line).map_err(|m| bad(n, format!("{m} in {line:?}")))?;
+        let fields: Vec<&str> = fields.iter().map(|f| f.trim()).collect();
         if fields.len() != 2 {
             return Err(bad(
                 n,
@@ -135,6 +133,35 @@ pub fn parse_csv(file: &str, text: &str) -> Result<Vec<Server>, Error> {
         });
     }
     Ok(out)
+}
+
+/// Split one CSV line into fields: a field in double quotes may hold commas,
+/// and `""` inside it is one quote.
+fn split_csv(line: &str) -> Result<Vec<String>, &'static str> {
+    let mut fields = Vec::new();
+    let mut cur = String::new();
+    let mut chars = line.chars().peekable();
+    let mut quoted = false;
+    while let Some(c) = chars.next() {
+        match c {
+            '"' if quoted && chars.peek() == Some(&'"') => {
+                cur.push('"');
+                chars.next();
+            }
+            '"' if quoted => quoted = false,
+            '"' if cur.trim().is_empty() => {
+                cur.clear();
+                quoted = true;
+            }
+            ',' if !quoted => fields.push(std::mem::take(&mut cur)),
+            c => cur.push(c),
+        }
+    }
+    if quoted {
+        return Err("unclosed quote");
+    }
+    fields.push(cur);
+    Ok(fields)
 }
 
 /// The `nameserver` addresses of resolv.conf text, in order.
@@ -246,6 +273,18 @@ mod tests {
         assert_eq!(s.len(), 2);
         assert_eq!(s[0].name, "office");
         assert_eq!(s[1].addr.to_string(), "198.51.100.1:5353");
+
+        // A quoted field may hold a comma, and "" stands for one quote.
+        let s = parse_csv(
+            "r.csv",
+            "\"office, berlin\",192.0.2.53\n\"the \"\"vpn\"\"\",\"192.0.2.54\"\n",
+        )
+        .unwrap();
+        assert_eq!(s[0].name, "office, berlin");
+        assert_eq!(s[1].name, "the \"vpn\"");
+        assert_eq!(s[1].addr.to_string(), "192.0.2.54:53");
+        let e = parse_csv("r.csv", "\"open,192.0.2.53\n").unwrap_err();
+        assert!(e.to_string().starts_with("r.csv:1:"), "{e}");
     }
 
     #[test]
