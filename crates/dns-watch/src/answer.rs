@@ -132,8 +132,13 @@ pub fn read(qname: &Name, rtype: RType, answers: &[Record], authorities: &[Recor
             match next {
                 Some((ttl, target)) => {
                     ttls.push(ttl);
+                    let looped = same_name(&target, qname) || r.chain.contains(&name_str(&target));
                     r.chain.push(name_str(&target));
                     cur = target;
+                    if looped {
+                        // Once around a loop shows it; more adds nothing.
+                        break;
+                    }
                 }
                 None => break,
             }

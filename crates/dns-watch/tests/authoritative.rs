@@ -316,6 +316,24 @@ fn a_cname_into_another_zone_still_reports_each_nameservers_serial() {
 }
 
 #[test]
+fn a_cname_loop_is_shown_once_around() {
+    let knot = Knot::builder()
+        .zone("example.test", "a 10 CNAME b\nb 10 CNAME a")
+        .start();
+    let ran = dns_watch()
+        .args(["a.example.test", "-e", "192.0.2.1", "--once"])
+        .args(["--server", &knot.addr()])
+        .run();
+    ran.assert_code(2);
+    let doc = ran.json();
+    assert_eq!(
+        doc["servers"][0]["cname_chain"],
+        serde_json::json!(["b.example.test", "a.example.test"]),
+        "{doc}"
+    );
+}
+
+#[test]
 fn match_all_wants_the_same_set_and_any_wants_one() {
     let knot = Knot::builder()
         .zone(
