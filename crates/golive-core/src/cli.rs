@@ -42,6 +42,10 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
+    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    for a in &args {
+        register_secrets(&a.to_string_lossy());
+    }
     match C::try_parse_from(args) {
         Ok(c) => Ok(c),
         Err(e) => match e.kind() {
@@ -61,14 +65,44 @@ where
     }
 }
 
-/// clap's error as a single line: its first line without the `error: ` prefix.
+/// Register the secrets an argument may carry (a URL or DSN password, a
+/// sensitive header's value), so a usage error that repeats the argument
+/// prints them as `***` — parsing fails before the tool sees them.
+fn register_secrets(arg: &str) {
+    use crate::redact;
+    if arg.contains("://") || arg.contains('=') {
+        let _ = redact::dsn(arg);
+    }
+    if let Some((name, value)) = arg.split_once(':')
+        && !name.contains(char::is_whitespace)
+    {
+        let _ = redact::header(name, value);
+    }
+}
+
+/// clap's error as a single line: its message without the `error: ` prefix,
+/// with the lines that belong to it (a list of missing arguments) joined on,
+/// and without the usage and `--help` hints.
 fn one_line(e: &clap::Error) -> String {
     let rendered = e.render().to_string();
-    let first = rendered
-        .lines()
-        .find(|l| !l.trim().is_empty())
-        .unwrap_or("invalid arguments");
-    let msg = first.trim().strip_prefix("error: ").unwrap_or(first.trim());
+    let mut parts: Vec<&str> = Vec::new();
+    for line in rendered.lines().map(str::trim) {
+        if line.is_empty() {
+            if parts.is_empty() {
+                continue;
+            }
+            break;
+        }
+        if line.starts_with("Usage:") || line.starts_with("For more information") {
+            break;
+        }
+        parts.push(line.strip_prefix("error: ").unwrap_or(line));
+    }
+    let msg = if parts.is_empty() {
+        "invalid arguments".to_string()
+    } else {
+        parts.join(" ")
+    };
     format!("{msg} (see --help)")
 }
 
@@ -90,6 +124,37 @@ mod tests {
     fn definition_is_sound() {
         use clap::CommandFactory;
         T::command().debug_assert();
+    }
+
+    #[derive(Parser, Debug)]
+    #[command(name = "r")]
+    struct R {
+        #[arg(long, required = true)]
+        split: String,
+        dsn: String,
+    }
+
+    #[test]
+    fn a_missing_argument_is_named() {
+        let e = R::try_parse_from(["r", "postgres://x"]).unwrap_err();
+        let m = one_line(&e);
+        assert!(m.contains("--split"), "{m}");
+        assert!(!m.contains('\n') && m.ends_with("(see --help)"), "{m}");
+    }
+
+    #[test]
+    fn secrets_in_arguments_are_registered_before_parsing() {
+        let r = parse::<R, _, _>(
+            "r",
+            ["r", "--split", "a", "postgres://u:pw-in-argv@h/db", "extra"],
+        );
+        assert_eq!(r.unwrap_err(), ExitCode::from(64));
+        assert_eq!(
+            crate::redact::apply("unexpected 'postgres://u:pw-in-argv@h/db'"),
+            "unexpected 'postgres://u:***@h/db'"
+        );
+        register_secrets("X-API-Key: key-in-argv");
+        assert_eq!(crate::redact::apply("key-in-argv"), "***");
     }
 
     #[test]

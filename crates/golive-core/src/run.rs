@@ -95,8 +95,13 @@ pub fn item(name: &str, status: Status, message: &str, figures: Map<String, Valu
 }
 
 /// An instant as RFC 3339 UTC with milliseconds, e.g. `2026-11-28T04:21:39.123Z`.
+///
+/// RFC 3339 ends at year 9999; a later instant prints as that last instant.
 pub fn rfc3339(t: SystemTime) -> String {
-    humantime::format_rfc3339_millis(t).to_string()
+    let last = std::time::UNIX_EPOCH
+        + Duration::from_secs(crate::units::LAST_INSTANT_SECS)
+        + Duration::from_millis(999);
+    humantime::format_rfc3339_millis(t.min(last)).to_string()
 }
 
 /// Now, as [`rfc3339`].
@@ -116,8 +121,9 @@ pub struct Deadline {
 impl Deadline {
     /// A deadline `d` from now.
     pub fn after(d: Duration) -> Self {
+        // Too far to represent is as good as never.
         Deadline {
-            at: Some(Instant::now() + d),
+            at: Instant::now().checked_add(d),
         }
     }
 
@@ -154,6 +160,16 @@ impl Deadline {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_deadline_too_far_to_represent_never_passes() {
+        let d = Deadline::after(Duration::MAX);
+        assert!(d.remaining().is_none_or(|r| r > Duration::from_secs(1)));
+        assert!(
+            rfc3339(SystemTime::UNIX_EPOCH + Duration::from_secs(1 << 40))
+                .starts_with("9999-12-31T23:59:59")
+        );
+    }
 
     #[test]
     fn envelope_fields_come_first_and_cannot_be_shadowed() {

@@ -68,13 +68,50 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
 pub fn parse_instant(s: &str) -> Result<SystemTime, String> {
     let t = s.trim();
     if let Ok(secs) = t.parse::<f64>() {
-        if secs.is_finite() && secs >= 0.0 {
+        if secs.is_finite() && (0.0..=LAST_INSTANT_SECS as f64).contains(&secs) {
             return Ok(UNIX_EPOCH + Duration::from_secs_f64(secs));
         }
-        return Err(format!("invalid unix time '{t}'"));
+        return Err(format!(
+            "invalid unix time '{t}' (want seconds between 0 and {LAST_INSTANT_SECS})"
+        ));
     }
-    humantime::parse_rfc3339_weak(t)
-        .map_err(|e| format!("invalid time '{t}' (want RFC 3339 or unix seconds): {e}"))
+    let bad = |e: &dyn std::fmt::Display| {
+        format!("invalid time '{t}' (want RFC 3339 or unix seconds): {e}")
+    };
+    // humantime reads UTC only; a numeric offset (`+02:00`) is applied here.
+    let (local, offset_secs) = split_offset(t);
+    let at = humantime::parse_rfc3339_weak(local).map_err(|e| bad(&e))?;
+    let utc = if offset_secs >= 0 {
+        at.checked_sub(Duration::from_secs(offset_secs as u64))
+    } else {
+        at.checked_add(Duration::from_secs(offset_secs.unsigned_abs()))
+    };
+    utc.filter(|u| *u >= UNIX_EPOCH)
+        .ok_or_else(|| bad(&"before 1970"))
+}
+
+/// The last instant RFC 3339 can write: 9999-12-31T23:59:59Z.
+pub const LAST_INSTANT_SECS: u64 = 253_402_300_799;
+
+/// `2026-11-28T12:00:00+02:00` → (`2026-11-28T12:00:00`, 7200). A time
+/// without a numeric offset is returned whole, with 0.
+fn split_offset(t: &str) -> (&str, i64) {
+    if t.len() > 6 && t.is_char_boundary(t.len() - 6) {
+        let (head, tail) = t.split_at(t.len() - 6);
+        let tb = tail.as_bytes();
+        if tb.len() == 6
+            && (tb[0] == b'+' || tb[0] == b'-')
+            && tb[3] == b':'
+            && tail[1..3].bytes().all(|c| c.is_ascii_digit())
+            && tail[4..6].bytes().all(|c| c.is_ascii_digit())
+        {
+            let h: i64 = tail[1..3].parse().unwrap_or(0);
+            let m: i64 = tail[4..6].parse().unwrap_or(0);
+            let secs = h * 3600 + m * 60;
+            return (head, if tb[0] == b'-' { -secs } else { secs });
+        }
+    }
+    (t, 0)
 }
 
 /// Seconds since the unix epoch, as a float.
@@ -194,6 +231,18 @@ mod tests {
             1_767_225_600.0
         );
         assert!(parse_instant("yesterday").is_err());
+        // Offsets are applied; far futures are refused, not a crash.
+        assert_eq!(
+            parse_instant("2026-01-01T02:30:00+02:30").unwrap(),
+            parse_instant("2026-01-01T00:00:00Z").unwrap()
+        );
+        assert_eq!(
+            parse_instant("2025-12-31T19:00:00.000-05:00").unwrap(),
+            parse_instant("2026-01-01T00:00:00Z").unwrap()
+        );
+        assert!(parse_instant("1e20").is_err());
+        assert!(parse_instant("99999999999999").is_err());
+        assert!(parse_instant("1970-01-01T00:00:00+01:00").is_err());
     }
 
     #[test]
