@@ -8,7 +8,7 @@
 #   3. dns        DNS_ROLLBACK_CMD, then dns-watch until every server answers
 #                 DNS_EXPECT_BEFORE again (instead of `sleep 30`)
 #   4. services   SERVICES_CMD (e.g. stop the new version, start the old one)
-#   5. verify     probe http VERIFY_URL, retried for VERIFY_WAIT, 2 s apart
+#   5. verify     probe http VERIFY_URL, VERIFY_TRIES tries 2 s apart
 #                 (the runbook's "10 tries, 2 s apart")
 #   6. evidence   shift status and history, EVIDENCE_CMD, a metric-gate
 #                 snapshot of SNAPSHOT_RULES, all in EVIDENCE_DIR
@@ -19,7 +19,7 @@
 #   SHIFT_CONFIG (required), BLUE (blue), ROLLBACK_REASON, GOLIVE_BIN,
 #   EVIDENCE_DIR, DNS_NAME, DNS_EXPECT_BEFORE, DNS_ROLLBACK_CMD, DNS_SERVERS,
 #   DNS_TIMEOUT (5m), SERVICES_CMD, VERIFY_URL, VERIFY_HEADER ("Name: value"),
-#   VERIFY_WAIT (20s), EVIDENCE_CMD, PROMETHEUS_URL, SNAPSHOT_RULES, NOTIFY_CMD.
+#   VERIFY_TRIES (10), EVIDENCE_CMD, PROMETHEUS_URL, SNAPSHOT_RULES, NOTIFY_CMD.
 #
 # Exit: 0 rolled back and verified; 1 rolled back and verified, but notifying
 # or keeping evidence failed; 2 a step failed (the message says which; traffic
@@ -51,7 +51,7 @@ fi
 : "${SERVICES_CMD:=}"
 : "${VERIFY_URL:=}"
 : "${VERIFY_HEADER:=}"
-: "${VERIFY_WAIT:=20s}"
+: "${VERIFY_TRIES:=10}"
 : "${EVIDENCE_CMD:=}"
 : "${PROMETHEUS_URL:=}"
 : "${SNAPSHOT_RULES:=}"
@@ -119,12 +119,12 @@ fi
 
 # 5. Verify the old version answers.
 if [ -n "$VERIFY_URL" ]; then
-  verify=("$GOLIVE_BIN/probe" http "$VERIFY_URL" --wait "$VERIFY_WAIT" --interval 2s)
+  verify=("$GOLIVE_BIN/probe" http "$VERIFY_URL" --retries "$((VERIFY_TRIES - 1))" --interval 2s)
   [ -n "$VERIFY_HEADER" ] && verify+=(--header "$VERIFY_HEADER")
   "${verify[@]}" >"$EVIDENCE_DIR/rollback-verify.json"
   rc=$?
   # 1 is a WARNING (slow, say): it answers, which is what a rollback needs.
-  [ $rc -le 1 ] || fail 2 "verify: $VERIFY_URL not healthy within $VERIFY_WAIT (exit $rc)"
+  [ $rc -le 1 ] || fail 2 "verify: $VERIFY_URL not healthy after $VERIFY_TRIES tries (exit $rc)"
   log "verify: $VERIFY_URL answers"
 fi
 
