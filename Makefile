@@ -9,7 +9,7 @@ RELEASE  = target/release
 DEB_PACKAGES = postgresql postgresql-client redis-server redis-tools prometheus \
                haproxy nginx-light knot knot-dnsutils unbound bind9-dnsutils \
                wrk hyperfine time curl socat openssl bsdutils gzip procps iproute2 \
-               ca-certificates
+               ca-certificates shellcheck
 
 .PHONY: all deps build test lint bench demo install clean
 
@@ -36,9 +36,12 @@ test:
 		$(CARGO) test --workspace --locked --no-fail-fast; \
 	fi
 
+SHELL_SCRIPTS = scripts/*.sh examples/*/*.sh bench/*.sh .ci/run
+
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
+	shellcheck $(SHELL_SCRIPTS)
 
 bench: build
 	$(CARGO) build --release --locked -p testkit

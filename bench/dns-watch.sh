@@ -16,7 +16,6 @@ for b in knotd knotc dig; do
 done
 [ -x "$BIN/dns-watch" ] || { echo "bench: build first: cargo build --release -p dns-watch" >&2; exit 1; }
 KNOTD=$(command -v knotd || echo /usr/sbin/knotd)
-KNOTC=$(command -v knotc || echo /usr/sbin/knotc)
 
 work=$(mktemp -d)
 knot_pid=

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared helpers for bench/<tool>.sh (sourced).
 
 # median_ms CMD...: run CMD $RUNS times (default 20), print the median wall time in ms.

@@ -72,7 +72,7 @@ done
 # The same 30 error-ratio queries for both tools.
 queries=()
 for s in $(seq -w 1 30); do
-  queries+=("sum by (instance) (rate(bench_errors_total_s$s[5m])) / sum by (instance) (rate(bench_requests_total_s$s[5m]))")
+  queries+=("sum by (instance) (rate(bench_errors_total_s${s}[5m])) / sum by (instance) (rate(bench_requests_total_s${s}[5m]))")
 done
 {
   for i in "${!queries[@]}"; do

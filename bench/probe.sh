@@ -20,7 +20,10 @@ done
 
 cargo build --release --quiet -p probe --example bench
 coproc SERVERS { exec target/release/examples/bench; }
-trap 'exec {SERVERS[1]}>&- 2>/dev/null || true; wait "$SERVERS_PID" 2>/dev/null || true' EXIT
+# Closing the servers' stdin stops them (the trap uses servers_in).
+# shellcheck disable=SC2034
+servers_in=${SERVERS[1]}
+trap 'exec {servers_in}>&- 2>/dev/null || true; wait "$SERVERS_PID" 2>/dev/null || true' EXIT
 while IFS= read -r line <&"${SERVERS[0]}"; do
   [ "$line" = READY ] && break
   export "${line?}"
@@ -29,6 +32,7 @@ done
 
 # Every command must pass before it is timed: a failing run is not a figure.
 check() { "$@" >/dev/null 2>&1 || { echo "bench/probe.sh: failed: $*" >&2; exit 1; }; }
+# shellcheck disable=SC2153 # PG_PASSWORD is one of the servers' exports above
 export PGPASSWORD="$PG_PASSWORD" PGCONNECT_TIMEOUT=5
 psql_cmd=(psql -X -q -t -A -h 127.0.0.1 -p "$PG_PORT" -U appuser -d minimarket -c 'SELECT 1')
 check "$PROBE" -q http "$API_URL" -H "X-API-Key: $API_KEY"
