@@ -24,16 +24,9 @@
 set -uo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-usage() { sed -n '2,24p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
-case "${1:-}" in -h | --help) usage; exit 0 ;; esac
-if [ $# -gt 1 ]; then usage >&2; exit 64; fi
-if [ $# -eq 1 ]; then
-  [ -r "$1" ] || { echo "golive-launch: cannot read settings file $1" >&2; exit 64; }
-  set -a
-  # shellcheck disable=SC1090
-  . "$1"
-  set +a
-fi
+# shellcheck source=scripts/golive-lib.sh
+. "$here/golive-lib.sh"
+golive_settings "${BASH_SOURCE[0]}" 24 "$@"
 
 : "${GOLIVE_BIN:=$here/../target/release}"
 : "${EVIDENCE_DIR:=./golive-evidence/$(date -u +%Y%m%dT%H%M%SZ)}"
@@ -138,12 +131,7 @@ gate() {
   done
 }
 
-dns_args=()
-if [ -n "$DNS_SERVERS" ]; then
-  for s in $DNS_SERVERS; do dns_args+=(--server "$s"); done
-else
-  dns_args+=(--authoritative)
-fi
+golive_dns_args
 
 log "evidence: $EVIDENCE_DIR"
 

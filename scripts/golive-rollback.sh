@@ -27,16 +27,9 @@
 set -uo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-usage() { sed -n '2,28p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
-case "${1:-}" in -h | --help) usage; exit 0 ;; esac
-if [ $# -gt 1 ]; then usage >&2; exit 64; fi
-if [ $# -eq 1 ]; then
-  [ -r "$1" ] || { echo "golive-rollback: cannot read settings file $1" >&2; exit 64; }
-  set -a
-  # shellcheck disable=SC1090
-  . "$1"
-  set +a
-fi
+# shellcheck source=scripts/golive-lib.sh
+. "$here/golive-lib.sh"
+golive_settings "${BASH_SOURCE[0]}" 28 "$@"
 
 : "${GOLIVE_BIN:=$here/../target/release}"
 : "${EVIDENCE_DIR:=./golive-evidence/rollback-$(date -u +%Y%m%dT%H%M%SZ)}"
@@ -99,12 +92,7 @@ if [ -n "$DNS_ROLLBACK_CMD" ]; then
   sh -c "$DNS_ROLLBACK_CMD" || fail 2 "dns: the rollback command failed"
 fi
 if [ -n "$DNS_NAME" ] && [ -n "$DNS_EXPECT_BEFORE" ]; then
-  dns_args=()
-  if [ -n "$DNS_SERVERS" ]; then
-    for s in $DNS_SERVERS; do dns_args+=(--server "$s"); done
-  else
-    dns_args+=(--authoritative)
-  fi
+  golive_dns_args
   "$GOLIVE_BIN/dns-watch" "$DNS_NAME" --expect "$DNS_EXPECT_BEFORE" "${dns_args[@]}" \
     --timeout "$DNS_TIMEOUT" >"$EVIDENCE_DIR/rollback-dns.json" ||
     fail 2 "dns: $DNS_NAME does not answer $DNS_EXPECT_BEFORE everywhere after $DNS_TIMEOUT"

@@ -162,14 +162,7 @@ fn a_broken_release_is_rolled_back_traffic_and_dns_verified_and_notified() {
 fn a_rollback_that_cannot_move_traffic_says_so_and_exits_2() {
     let lab = lab();
     // HAProxy's admin socket is gone: the traffic step cannot happen.
-    std::fs::write(
-        lab.path("shift.toml"),
-        format!(
-            "journal = \"shift.journal\"\n[pools]\nblue = [\"blue\"]\ngreen = [\"green\"]\n[haproxy]\nsocket = \"{}\"\nbackend = \"app\"\n",
-            lab.path("no-such.sock").display()
-        ),
-    )
-    .unwrap();
+    lab.write_shift_config(&lab.path("no-such.sock"));
     let out = lab.script(
         "golive-rollback.sh",
         &[("ROLLBACK_REASON", "error rate 7% on green")],

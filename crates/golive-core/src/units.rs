@@ -86,8 +86,9 @@ pub fn parse_instant(s: &str) -> Result<SystemTime, String> {
     } else {
         at.checked_add(Duration::from_secs(offset_secs.unsigned_abs()))
     };
-    utc.filter(|u| *u >= UNIX_EPOCH)
-        .ok_or_else(|| bad(&"before 1970"))
+    let last = UNIX_EPOCH + Duration::from_secs(LAST_INSTANT_SECS);
+    utc.filter(|u| (UNIX_EPOCH..=last).contains(u))
+        .ok_or_else(|| bad(&"before 1970 or after 9999"))
 }
 
 /// The last instant RFC 3339 can write: 9999-12-31T23:59:59Z.
@@ -99,8 +100,7 @@ fn split_offset(t: &str) -> (&str, i64) {
     if t.len() > 6 && t.is_char_boundary(t.len() - 6) {
         let (head, tail) = t.split_at(t.len() - 6);
         let tb = tail.as_bytes();
-        if tb.len() == 6
-            && (tb[0] == b'+' || tb[0] == b'-')
+        if (tb[0] == b'+' || tb[0] == b'-')
             && tb[3] == b':'
             && tail[1..3].bytes().all(|c| c.is_ascii_digit())
             && tail[4..6].bytes().all(|c| c.is_ascii_digit())
@@ -243,6 +243,7 @@ mod tests {
         assert!(parse_instant("1e20").is_err());
         assert!(parse_instant("99999999999999").is_err());
         assert!(parse_instant("1970-01-01T00:00:00+01:00").is_err());
+        assert!(parse_instant("9999-12-31T23:59:59-01:00").is_err());
     }
 
     #[test]

@@ -116,7 +116,7 @@ struct CheckArgs {
     #[command(flatten)]
     src: SourceArgs,
     /// Evaluate at this instant (RFC 3339 or unix seconds) instead of now.
-    #[arg(long, value_name = "TIME", value_parser = parse_at)]
+    #[arg(long, value_name = "TIME", value_parser = parse_instant)]
     at: Option<SystemTime>,
 }
 
@@ -137,26 +137,8 @@ struct WatchArgs {
     #[arg(long, env = "METRIC_GATE_MAX_CONSECUTIVE_UNKNOWN", value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..))]
     max_consecutive_unknown: u32,
     /// Replay history from this instant, one round per interval, without waiting.
-    #[arg(long, value_name = "TIME", value_parser = parse_at)]
+    #[arg(long, value_name = "TIME", value_parser = parse_instant)]
     at: Option<SystemTime>,
-}
-
-/// `--at`: RFC 3339 or unix seconds, no later than the end of year 9999
-/// (the last instant RFC 3339 can write; later ones cannot be reported).
-fn parse_at(s: &str) -> Result<SystemTime, String> {
-    const LAST_UNIX_S: f64 = 253_402_300_799.0; // 9999-12-31T23:59:59Z
-    let t = s.trim();
-    let too_late = || format!("time '{t}' is after the year 9999");
-    if t.parse::<f64>()
-        .is_ok_and(|v| v.is_finite() && v > LAST_UNIX_S)
-    {
-        return Err(too_late());
-    }
-    let at = parse_instant(t)?;
-    if golive_core::units::unix_secs(at) > LAST_UNIX_S {
-        return Err(too_late());
-    }
-    Ok(at)
 }
 
 fn parse_threshold(s: &str) -> Result<Threshold, String> {

@@ -175,15 +175,21 @@ impl Lab {
         path
     }
 
-    fn write_files(&self) {
-        let dns_set = self.write_dns_set();
-        let socket = self.haproxy.socket().display().to_string();
+    /// shift's config: pools `blue` and `green` of HAProxy backend `app`
+    /// through the admin socket at `socket`, journal beside it.
+    pub fn write_shift_config(&self, socket: &Path) {
         crate::write(
             &self.path("shift.toml"),
             &format!(
-                "journal = \"shift.journal\"\n[pools]\nblue = [\"blue\"]\ngreen = [\"green\"]\n[haproxy]\nsocket = \"{socket}\"\nbackend = \"app\"\n"
+                "journal = \"shift.journal\"\n[pools]\nblue = [\"blue\"]\ngreen = [\"green\"]\n[haproxy]\nsocket = \"{}\"\nbackend = \"app\"\n",
+                socket.display()
             ),
         );
+    }
+
+    fn write_files(&self) {
+        let dns_set = self.write_dns_set();
+        self.write_shift_config(self.haproxy.socket());
         // The runbook's error-rate trigger, on windows short enough for a test.
         crate::write(
             &self.path("gate.toml"),

@@ -270,14 +270,11 @@ fn demo_launch() -> u8 {
     say(
         "starting HAProxy in front of a blue and a green nginx, Prometheus scraping HAProxy, Knot serving api.golive.test; requests flow through HAProxy from now on…",
     );
-    let bin = std::env::var_os("GOLIVE_BIN")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            sibling_bin("probe")
-                .parent()
-                .map(Path::to_path_buf)
-                .unwrap_or_default()
-        });
+    // Where probe is (GOLIVE_BIN, or beside this binary), the others are.
+    let bin = sibling_bin("probe")
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
     let lab = Lab::start(&bin);
     say(&format!(
         "settings: {} (each phase lasts seconds here, hours in the runbook)",
