@@ -6,6 +6,7 @@ use std::ffi::OsString;
 use std::process::ExitCode;
 
 use clap::error::ErrorKind;
+use clap::{CommandFactory, FromArgMatches};
 
 use crate::output::Format;
 use crate::status::EXIT_USAGE;
@@ -38,15 +39,16 @@ impl CommonArgs {
 /// `tool: <what was wrong> (see --help)` on stderr and gives 64.
 pub fn parse<C, I, T>(tool: &str, args: I) -> Result<C, ExitCode>
 where
-    C: clap::Parser,
+    C: clap::Parser + CommandFactory + FromArgMatches,
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
     let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
-    for a in &args {
-        register_secrets(&a.to_string_lossy());
-    }
-    match C::try_parse_from(args) {
+    let cmd = hide_secret_env_values(C::command());
+    match cmd
+        .try_get_matches_from(&args)
+        .and_then(|m| C::from_arg_matches(&m))
+    {
         Ok(c) => Ok(c),
         Err(e) => match e.kind() {
             ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
@@ -58,6 +60,15 @@ where
                 Err(ExitCode::from(EXIT_USAGE))
             }
             _ => {
+                // The error may repeat an argument: register the secrets the
+                // arguments carry at known positions first, so they print as
+                // `***` (parsing failed before the tool could see them).
+                let words: Vec<String> = args
+                    .iter()
+                    .skip(1)
+                    .map(|a| a.to_string_lossy().into_owned())
+                    .collect();
+                crate::redact::register_argv(&words);
                 crate::log::error_line(tool, &one_line(&e));
                 Err(ExitCode::from(EXIT_USAGE))
             }
@@ -65,19 +76,28 @@ where
     }
 }
 
-/// Register the secrets an argument may carry (a URL or DSN password, a
-/// sensitive header's value), so a usage error that repeats the argument
-/// prints them as `***` — parsing fails before the tool sees them.
-fn register_secrets(arg: &str) {
-    use crate::redact;
-    if arg.contains("://") || arg.contains('=') {
-        let _ = redact::dsn(arg);
-    }
-    if let Some((name, value)) = arg.split_once(':')
-        && !name.contains(char::is_whitespace)
-    {
-        let _ = redact::header(name, value);
-    }
+/// `--help` shows `[env: NAME=value]` for variables that are set; a value
+/// that carries a secret (a URL password, `?token=`, a bearer header in a
+/// command line) or belongs to a secret-named variable shows as
+/// `[env: NAME]` only.
+fn hide_secret_env_values(cmd: clap::Command) -> clap::Command {
+    let cmd = cmd.mut_args(|a| {
+        let secret = a.get_env().is_some_and(|name| {
+            let name = name.to_string_lossy();
+            let value = std::env::var_os(name.as_ref())
+                .map(|v| v.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            crate::redact::is_sensitive_name(&name) || crate::redact::carries_secret(&value)
+        });
+        if secret { a.hide_env_values(true) } else { a }
+    });
+    let subs: Vec<String> = cmd
+        .get_subcommands()
+        .map(|s| s.get_name().to_string())
+        .collect();
+    subs.iter().fold(cmd, |c, name| {
+        c.mut_subcommand(name, hide_secret_env_values)
+    })
 }
 
 /// clap's error as a single line: its message without the `error: ` prefix,
@@ -150,11 +170,44 @@ mod tests {
         );
         assert_eq!(r.unwrap_err(), ExitCode::from(64));
         assert_eq!(
-            crate::redact::apply("unexpected 'postgres://u:pw-in-argv@h/db'"),
+            crate::redact::scrub("unexpected 'postgres://u:pw-in-argv@h/db'"),
             "unexpected 'postgres://u:***@h/db'"
         );
-        register_secrets("X-API-Key: key-in-argv");
-        assert_eq!(crate::redact::apply("key-in-argv"), "***");
+        crate::redact::register_argv(&["X-API-Key: key-in-argv"]);
+        assert_eq!(crate::redact::scrub("key-in-argv"), "***");
+    }
+
+    #[derive(Parser, Debug)]
+    #[command(name = "e")]
+    struct E {
+        #[arg(long, env = "GOLIVE_CLI_TEST_URL")]
+        url: Option<String>,
+        #[arg(long, env = "GOLIVE_CLI_TEST_PLAIN")]
+        plain: Option<String>,
+    }
+
+    #[test]
+    fn help_hides_secret_environment_values() {
+        // SAFETY: only this test reads or writes these variables.
+        unsafe {
+            std::env::set_var(
+                "GOLIVE_CLI_TEST_URL",
+                "http://u:env-pw-77@h/?token=env-tok-78",
+            );
+            std::env::set_var("GOLIVE_CLI_TEST_PLAIN", "http://prom:9090");
+        }
+        let help = hide_secret_env_values(E::command())
+            .render_help()
+            .to_string();
+        assert!(
+            !help.contains("env-pw-77") && !help.contains("env-tok-78"),
+            "{help}"
+        );
+        assert!(help.contains("GOLIVE_CLI_TEST_URL"), "{help}");
+        assert!(
+            help.contains("GOLIVE_CLI_TEST_PLAIN=http://prom:9090"),
+            "{help}"
+        );
     }
 
     #[test]

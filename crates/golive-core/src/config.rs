@@ -95,6 +95,7 @@ fn expand_table(t: &mut toml::Table, path: &str, name: &str, text: &str) -> Resu
 fn expand_value(v: &mut toml::Value, key: &str, name: &str, text: &str) -> Result<(), Error> {
     match v {
         toml::Value::String(s) if s.contains('$') => {
+            let leaf = key.rsplit(['.', '[']).next().unwrap_or(key);
             *s = expand(s).map_err(|var| {
                 let needle = format!("${{{var}");
                 let line = text.find(&needle).map(|at| line_col(text, at).0);
@@ -105,6 +106,10 @@ fn expand_value(v: &mut toml::Value, key: &str, name: &str, text: &str) -> Resul
                     message: format!("key `{key}`: environment variable {var} is not set"),
                 }
             })?;
+            // A secret field (`password = "${X}"`, `routing_key = …`).
+            if crate::redact::is_sensitive_name(leaf) {
+                crate::redact::register(s);
+            }
         }
         toml::Value::Array(a) => {
             for (i, x) in a.iter_mut().enumerate() {
@@ -119,8 +124,20 @@ fn expand_value(v: &mut toml::Value, key: &str, name: &str, text: &str) -> Resul
 
 /// Expand `${VAR}`, `${VAR:-default}` and `$${` in `s`; `Err(var)` names an
 /// unset variable.
+///
+/// The value of a secret-named variable (`${PD_ROUTING_KEY}`,
+/// `${DB_PASSWORD}`) is [`crate::redact::register`]ed, so foreign text that
+/// repeats it is scrubbed.
 pub fn expand(s: &str) -> Result<String, String> {
-    expand_with(s, |v| std::env::var(v).ok())
+    expand_with(s, |v| {
+        let val = std::env::var(v).ok();
+        if let Some(x) = &val
+            && crate::redact::is_sensitive_name(v)
+        {
+            crate::redact::register(x);
+        }
+        val
+    })
 }
 
 fn expand_with(s: &str, get: impl Fn(&str) -> Option<String>) -> Result<String, String> {

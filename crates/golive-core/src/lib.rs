@@ -13,16 +13,27 @@
 //! - [`redact`]: secret redaction for everything printed;
 //! - [`config`]: TOML loading with `${VAR}` expansion and located errors;
 //! - [`cli`]: argument parsing that maps usage errors to 64;
-//! - [`log`]: stderr logging with `-q` / `-v`.
+//! - [`log`]: stderr logging with `-q` / `-v`;
+//! - [`runner`]: what every tool's `run()` goes through (panic hook);
+//! - [`signals`]: SIGINT/SIGTERM/SIGHUP in long-running modes;
+//! - [`process`]: external commands with deadlines, killed as a group;
+//! - [`journal`], [`lock`], [`fs`]: append-only fsynced records, the lock
+//!   that keeps two actions from interleaving, crash-safe files.
 #![deny(missing_docs)]
 
 pub mod cli;
 pub mod config;
 mod error;
+pub mod fs;
+pub mod journal;
+pub mod lock;
 pub mod log;
 pub mod output;
+pub mod process;
 pub mod redact;
 mod run;
+pub mod runner;
+pub mod signals;
 mod status;
 pub mod units;
 

@@ -1,7 +1,8 @@
 //! stderr: logs and progress, never results.
 //!
-//! `-q` silences everything but fatal errors, `-v` adds detail. Every line is
-//! redacted. Progress (redrawn boards, countdowns) is only for a terminal.
+//! `-q` silences everything but fatal errors, `-v` adds detail. Lines carry
+//! foreign text (a library's error, a command's output), so every line is
+//! scrubbed of registered secrets ([`crate::redact::scrub`]). Progress (redrawn boards, countdowns) is only for a terminal.
 
 use std::io::{IsTerminal, Write};
 use std::sync::atomic::{AtomicU8, Ordering};
@@ -16,12 +17,13 @@ pub fn init(tool: &str, quiet: bool, verbose: u8) {
     LEVEL.store(level, Ordering::Relaxed);
 }
 
-fn tool() -> &'static str {
+/// The tool's name, as set by [`init`] (`golive` before).
+pub(crate) fn tool() -> &'static str {
     TOOL.get().map(String::as_str).unwrap_or("golive")
 }
 
 fn write(line: &str) {
-    let clean = crate::redact::apply(line);
+    let clean = crate::redact::scrub(line);
     let mut err = std::io::stderr().lock();
     let _ = writeln!(err, "{}: {clean}", tool());
 }
@@ -54,7 +56,7 @@ pub fn verbose() -> bool {
 
 /// A fatal error line, printed even under `-q`.
 pub fn error_line(tool: &str, msg: &str) {
-    let clean = crate::redact::apply(msg);
+    let clean = crate::redact::scrub(msg);
     let _ = writeln!(std::io::stderr().lock(), "{tool}: {clean}");
 }
 

@@ -1,8 +1,8 @@
 //! Output formats and the stdout writer.
 //!
-//! stdout carries only the machine result; everything written here passes
-//! through [`crate::redact::apply`], and a closed pipe (`probe … | head`) is
-//! not an error.
+//! stdout carries only the machine result, written as the tool built it:
+//! secrets were masked where they stood (see [`crate::redact`]), so nothing
+//! here rewrites the text. A closed pipe (`probe … | head`) is not an error.
 
 use std::fmt::Write as _;
 use std::io::Write;
@@ -38,12 +38,11 @@ impl Format {
     }
 }
 
-/// Write `text` to stdout, redacted, and flush. A broken pipe is ignored.
+/// Write `text` to stdout and flush. A broken pipe is ignored.
 pub fn emit(text: &str) {
-    let clean = crate::redact::apply(text);
     let mut out = std::io::stdout().lock();
     // A reader that went away (EPIPE) is success, not a crash.
-    let _ = out.write_all(clean.as_bytes()).and_then(|_| out.flush());
+    let _ = out.write_all(text.as_bytes()).and_then(|_| out.flush());
 }
 
 /// Print one JSON document, pretty, followed by a newline.
@@ -66,6 +65,21 @@ pub fn emit_summary_json(format: Format, doc: &Value) {
         Format::Ndjson => emit_line(doc),
         _ => emit_json(doc),
     }
+}
+
+/// Text from outside (a server's warning, a command's output) made safe for
+/// a terminal: control characters, escape sequences among them, print as
+/// `\u{1b}` instead of acting on the screen. Newlines and tabs become spaces.
+pub fn printable(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\n' | '\r' | '\t' => out.push(' '),
+            c if c.is_control() => out.extend(c.escape_default()),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// Align rows into columns separated by two spaces; the last column is not
@@ -178,6 +192,11 @@ mod tests {
             t,
             "NAME      STATUS    MESSAGE\napi       OK        200 in 3ms\npostgres  CRITICAL  refused\n"
         );
+    }
+
+    #[test]
+    fn printable_defuses_terminal_escapes() {
+        assert_eq!(printable("a\u{1b}[2Jb\u{7}\nc"), "a\\u{1b}[2Jb\\u{7} c");
     }
 
     #[test]

@@ -1,12 +1,18 @@
 //! Secret redaction: nothing a tool prints shows a password, a token or an
 //! API key. Secrets print as `***`.
 //!
-//! Two layers:
-//! - structural: [`url`], [`dsn`] and [`header`] hide the secret parts of the
-//!   values they know;
-//! - a registry: every secret value a tool handles is [`register`]ed, and
-//!   [`apply`] replaces it wherever it appears, including inside error text
-//!   from a library. The stdout writer and the stderr logger both call it.
+//! Secrets are masked where they are known to be, before anything is
+//! serialised; finished output is never rewritten:
+//! - structural: [`url`], [`dsn`], [`header`] and [`command_line`] hide the
+//!   secret parts of the values they know (URL and DSN passwords, sensitive
+//!   query parameters and header values, `--token X` and `password=X` words),
+//!   and [`register`] what they hid;
+//! - foreign text — an error from a library, what a command printed, a
+//!   server's message — may repeat a secret golive cannot place: [`scrub`]
+//!   masks every registered secret in such text where it enters a result
+//!   (an item's `message`, an error) and in lines written to stderr. golive's
+//!   own fields (names, targets, keys, numbers) are never scrubbed, so a
+//!   password `127` never turns host `127.0.0.1` into `***.0.0.1`.
 
 use std::sync::{Mutex, OnceLock};
 
@@ -46,8 +52,12 @@ pub fn register(secret: &str) {
     r.sort_by_key(|s| std::cmp::Reverse(s.len()));
 }
 
-/// Replace every registered secret in `text` with `***`.
-pub fn apply(text: &str) -> String {
+/// Replace every registered secret in foreign `text` (a library's error, a
+/// command's output, a server's message) with `***`.
+///
+/// Only for text golive did not build itself: its own values are masked
+/// structurally where they are made.
+pub fn scrub(text: &str) -> String {
     let r = registry().lock().unwrap_or_else(|p| p.into_inner());
     let mut out = text.to_string();
     for s in r.iter() {
@@ -209,6 +219,173 @@ pub fn dsn(s: &str) -> String {
     out
 }
 
+/// A command line for display, each word quoted as a shell would need and
+/// secrets at known positions masked (and [`register`]ed): the word after a
+/// sensitive flag (`--token X`), `name=X` and `--name=X` with a sensitive
+/// name, sensitive headers (`Authorization: Bearer X`), URL passwords and
+/// sensitive query parameters, and the same inside `sh -c '…'` scripts.
+pub fn command_line(argv: &[String]) -> String {
+    command_words(argv)
+        .iter()
+        .map(|w| quote(w))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The words of a command line as they may be shown (unquoted), secrets
+/// masked as [`command_line`] does.
+pub fn command_words(argv: &[String]) -> Vec<String> {
+    let mut after_flag = false;
+    argv.iter()
+        .map(|w| {
+            let shown = if after_flag {
+                if w.chars().count() >= MIN_REGISTERED_LEN {
+                    register(w);
+                }
+                MASK.to_string()
+            } else {
+                word(w)
+            };
+            after_flag = is_secret_flag(w);
+            shown
+        })
+        .collect()
+}
+
+/// Register the secrets a command line or an argument list carries, at the
+/// positions [`command_line`] knows, without building its display.
+pub fn register_argv<S: AsRef<str>>(argv: &[S]) {
+    let words: Vec<String> = argv.iter().map(|w| w.as_ref().to_string()).collect();
+    let _ = command_line(&words);
+}
+
+/// Whether `text` (a value, or a whole command line) carries a secret at a
+/// known position.
+pub fn carries_secret(text: &str) -> bool {
+    word(text) != text
+}
+
+/// `--token`, `-password`: a flag whose next word is a secret.
+fn is_secret_flag(w: &str) -> bool {
+    w.starts_with('-') && !w.contains('=') && is_sensitive_name(w.trim_start_matches('-'))
+}
+
+/// One word as it may be shown: a URL with its password masked, a sensitive
+/// `name=value` or header with its value masked, a script with the secrets
+/// of its own words masked; anything else as it is.
+fn word(w: &str) -> String {
+    if w.contains(char::is_whitespace) {
+        return script(w);
+    }
+    if let Some((name, value)) = w.split_once('=')
+        && !name.contains("://")
+        && is_sensitive_name(name.trim_start_matches('-'))
+    {
+        if !value.is_empty() {
+            register(value);
+            return format!("{name}={MASK}");
+        }
+        return w.to_string();
+    }
+    if w.contains("://") {
+        return url(w);
+    }
+    if let Some((name, value)) = header_parts(w) {
+        return format!("{name}: {}", header(name, value));
+    }
+    w.to_string()
+}
+
+/// `Name: value` where Name is a header name (letters, digits, `-`, `_`)
+/// and the value is not a port (`keydb:6379` is a host, not a header).
+fn header_parts(w: &str) -> Option<(&str, &str)> {
+    let (name, value) = w.split_once(':')?;
+    let is_token = !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    let value_t = value.trim();
+    let port_like = !value.starts_with(' ') && value_t.chars().all(|c| c.is_ascii_digit());
+    (is_token && !value_t.is_empty() && !value.starts_with("//") && !port_like)
+        .then_some((name, value_t))
+}
+
+/// A `sh -c` script: its words are classified like any command line's, and
+/// the secrets found among them are masked within the script's text.
+fn script(text: &str) -> String {
+    let Ok(words) = shell_words::split(text) else {
+        return text.to_string();
+    };
+    // A header given as one quoted word: `Authorization: Bearer x`.
+    if words.len() > 1
+        && let Some((name, value)) = header_parts(text)
+        && is_sensitive_name(name)
+    {
+        let _ = header(name, value);
+        return format!("{name}: {MASK}");
+    }
+    let mut secrets = Vec::new();
+    let mut after_flag = false;
+    for w in &words {
+        if after_flag {
+            secrets.push(w.clone());
+        } else if w.contains(char::is_whitespace) {
+            if let Some((name, value)) = header_parts(w)
+                && is_sensitive_name(name)
+            {
+                secrets.push(value.to_string());
+                if let Some((_, cred)) = value.split_once(' ') {
+                    secrets.push(cred.trim().to_string());
+                }
+            }
+        } else {
+            let shown = word(w);
+            if shown != *w {
+                secrets.extend(hidden_parts(w, &shown));
+            }
+        }
+        after_flag = is_secret_flag(w);
+    }
+    secrets.retain(|s| s.chars().count() >= MIN_REGISTERED_LEN);
+    secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    let mut out = text.to_string();
+    for s in &secrets {
+        register(s);
+        out = out.replace(s.as_str(), MASK);
+    }
+    out
+}
+
+/// What masking hid: the parts of `original` that `shown` replaced by `***`.
+fn hidden_parts(original: &str, shown: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = original;
+    let pieces: Vec<&str> = shown.split(MASK).collect();
+    for (i, piece) in pieces.iter().enumerate() {
+        let Some(at) = rest.find(piece) else { break };
+        if i > 0 && at > 0 {
+            out.push(rest[..at].to_string());
+        }
+        rest = &rest[at + piece.len()..];
+        if i + 1 == pieces.len() && !rest.is_empty() {
+            out.push(rest.to_string());
+        }
+    }
+    out
+}
+
+/// A word quoted for display as a shell would need it.
+fn quote(w: &str) -> String {
+    if !w.is_empty()
+        && w.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./=:,@%+*".contains(c))
+    {
+        w.to_string()
+    } else {
+        format!("'{}'", w.replace('\'', r"'\''"))
+    }
+}
+
 fn percent_encode(s: &str) -> String {
     let mut out = String::new();
     for b in s.bytes() {
@@ -278,7 +455,7 @@ mod tests {
     fn registered_secrets_vanish_from_any_text() {
         let _ = dsn("password=reg-secret-42");
         assert_eq!(
-            apply("FATAL: password authentication failed: reg-secret-42"),
+            scrub("FATAL: password authentication failed: reg-secret-42"),
             "FATAL: password authentication failed: ***"
         );
     }
@@ -286,8 +463,8 @@ mod tests {
     #[test]
     fn json_and_percent_forms_are_hidden_too() {
         register("we\"ird/pass");
-        assert_eq!(apply(r#"{"p":"we\"ird/pass"}"#), r#"{"p":"***"}"#);
-        assert_eq!(apply("u=we%22ird%2Fpass"), "u=***");
+        assert_eq!(scrub(r#"{"p":"we\"ird/pass"}"#), r#"{"p":"***"}"#);
+        assert_eq!(scrub("u=we%22ird%2Fpass"), "u=***");
     }
 
     #[test]
@@ -306,6 +483,61 @@ mod tests {
             assert!(!is_sensitive_name(n), "{n}");
         }
         assert_eq!(header("Authorization", "Bearer tok-xyz-1"), MASK);
-        assert_eq!(apply("sent tok-xyz-1"), "sent ***");
+        assert_eq!(scrub("sent tok-xyz-1"), "sent ***");
+    }
+
+    fn words(s: &str) -> Vec<String> {
+        shell_words::split(s).unwrap()
+    }
+
+    #[test]
+    fn command_lines_mask_secrets_where_they_stand() {
+        let argv = words(
+            "curl -H 'Authorization: Bearer tok-abc-123' https://u:pw-secret-9@api/x --api-key k-xyz-77 --password=hunter22x token=t0k3n-v",
+        );
+        assert_eq!(
+            command_line(&argv),
+            "curl -H 'Authorization: ***' https://u:***@api/x --api-key *** --password=*** token=***"
+        );
+        assert_eq!(scrub("echo k-xyz-77 t0k3n-v"), "echo *** ***");
+    }
+
+    #[test]
+    fn hosts_and_ports_are_not_headers() {
+        // `keydb` and `keyvault` are sensitive-looking names, but these are
+        // servers: nothing in them is a secret.
+        for w in ["keydb.internal:6379", "keyvault:8443", "secrets-db:5432"] {
+            assert_eq!(command_line(&[w.to_string()]), w);
+        }
+        register_argv(&["keydb:6379"]);
+        assert_eq!(scrub("port 6379"), "port 6379");
+    }
+
+    #[test]
+    fn scripts_mask_their_own_secrets() {
+        let argv = words(
+            r#"sh -c 'curl -H "X-API-Key: scr-key-42" --token scr-tok-43 http://u:scr-pw-44@h/ && echo done'"#,
+        );
+        let shown = command_line(&argv);
+        for s in ["scr-key-42", "scr-tok-43", "scr-pw-44"] {
+            assert!(!shown.contains(s), "{shown}");
+        }
+        assert!(
+            shown.contains("echo done") && shown.contains("@h/"),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn structural_masking_leaves_the_host_alone() {
+        // A password that also spells part of the host.
+        assert_eq!(
+            dsn("postgres://postgres:127@127.0.0.1:5432/postgres"),
+            "postgres://postgres:***@127.0.0.1:5432/postgres"
+        );
+        assert_eq!(
+            url("http://u:status@status.example/status"),
+            "http://u:***@status.example/status"
+        );
     }
 }

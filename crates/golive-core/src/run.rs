@@ -83,6 +83,10 @@ pub(crate) fn duration_ms(d: Duration) -> f64 {
 }
 
 /// A per-item result: `name`, `status`, `message`, then the item's figures.
+///
+/// Foreign text inside the message (a library's error, a command's output)
+/// was scrubbed where it entered ([`crate::redact::scrub`]); nothing here
+/// rewrites it.
 pub fn item(name: &str, status: Status, message: &str, figures: Map<String, Value>) -> Value {
     let mut doc = Map::new();
     doc.insert("name".into(), json!(name));
@@ -136,6 +140,11 @@ impl Deadline {
     pub fn remaining(&self) -> Option<Duration> {
         self.at
             .map(|at| at.saturating_duration_since(Instant::now()))
+    }
+
+    /// Time left, `Duration::MAX` when there is no deadline.
+    pub fn left(&self) -> Duration {
+        self.remaining().unwrap_or(Duration::MAX)
     }
 
     /// `limit` capped by the time left.

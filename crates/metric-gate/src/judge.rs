@@ -483,8 +483,8 @@ impl Frame<'_> {
                 ("critical", &crit, rule.critical_for),
                 ("warn", &warn, rule.warn_for),
             ] {
-                if let Some((th, l)) = lvl {
-                    if l.held > 0 && !l.all {
+                if let Some((th, l)) = lvl
+                    && l.held > 0 && !l.all {
                         m.push_str(&format!(
                             "; {name} {th} held at {} of {} points, not for the whole {}",
                             l.held,
@@ -493,7 +493,6 @@ impl Frame<'_> {
                         ));
                         break;
                     }
-                }
             }
             if let Some(b) = now_base.filter(|b| needs_base && b.is_finite()) {
                 m.push_str(&format!("; {}", base_text(b)));

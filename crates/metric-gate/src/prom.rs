@@ -191,7 +191,9 @@ impl Client {
             .lossy_utf8(true)
             .read_to_string()
             .map_err(|e| self.transport_error(e, wait))?;
-        parse_answer(status, &body)
+        // The answer is a server's text: scrub registered secrets from what
+        // it says before any of it reaches a message.
+        parse_answer(status, &body).map_err(|e| QueryError(golive_core::redact::scrub(&e.0)))
     }
 
     fn transport_error(&self, e: ureq::Error, wait: Duration) -> QueryError {
@@ -211,7 +213,11 @@ impl Client {
             ureq::Error::BodyExceedsLimit(n) => format!("answer larger than {n} bytes"),
             other => other.to_string(),
         };
-        QueryError(format!("Prometheus at {}: {what}", self.shown))
+        QueryError(format!(
+            "Prometheus at {}: {}",
+            self.shown,
+            golive_core::redact::scrub(&what)
+        ))
     }
 }
 
@@ -341,9 +347,12 @@ fn string_list(doc: &Value, key: &str) -> Vec<String> {
         Some(Value::Array(a)) => a
             .iter()
             .map(|w| {
-                w.as_str()
+                // A server's words: no terminal escapes, no known secrets.
+                let text = w
+                    .as_str()
                     .map(str::to_string)
-                    .unwrap_or_else(|| w.to_string())
+                    .unwrap_or_else(|| w.to_string());
+                golive_core::redact::scrub(&golive_core::output::printable(&text))
             })
             .collect(),
         _ => Vec::new(),

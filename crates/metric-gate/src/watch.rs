@@ -181,7 +181,7 @@ pub fn watch(run: &Run, cfg: &Config, w: &WatchConfig, client: &Client) -> ExitC
                 golive_core::units::human_duration(offset),
                 golive_core::units::human_duration(w.duration)
             );
-            eprint!("\r\x1b[K{}", golive_core::redact::apply(&line));
+            eprint!("\r\x1b[K{}", golive_core::redact::scrub(&line));
         }
         last = results;
         last_status = status;

@@ -435,7 +435,7 @@ mod tests {
         assert_eq!(c.name, "api");
         assert_eq!(c.timing.timeout, Duration::from_secs(3));
         assert_eq!(c.spec.kind(), "http");
-        assert_eq!(redact::apply("cli-secret-9"), "***");
+        assert_eq!(redact::scrub("cli-secret-9"), "***");
     }
 
     #[test]

@@ -127,7 +127,8 @@ impl Verdict {
 }
 
 /// An error and its sources as one line (`a: b: c`), without repeating a
-/// source whose text the previous one already contains.
+/// source whose text the previous one already contains. The text is a
+/// library's (or a server's), so registered secrets are scrubbed from it.
 pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
     let mut out = e.to_string();
     let mut src = e.source();
@@ -139,7 +140,7 @@ pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
         }
         src = s.source();
     }
-    out.replace('\n', " ")
+    golive_core::redact::scrub(&out.replace('\n', " "))
 }
 
 /// A measured time for people: `0.68ms`, `3.2ms`, `45ms`, `1.2s` (sub-10 ms

@@ -227,7 +227,10 @@ impl Action {
         match self {
             Action::Socket(c) => json!({ "socket": c }),
             Action::Write { path, diff } => json!({ "write": path, "diff": diff }),
-            Action::Run(argv) => json!({ "run": argv, "command": crate::command::display(argv) }),
+            Action::Run(argv) => json!({
+                "run": golive_core::redact::command_words(argv),
+                "command": crate::command::display(argv),
+            }),
         }
     }
 

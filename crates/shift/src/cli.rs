@@ -441,19 +441,16 @@ fn load_file(path: &Path) -> Result<FileConfig, Error> {
         if let Some(s) = h.state_file.as_mut() {
             fix(s);
         }
-        if let Some(s) = h.socket.as_mut() {
-            if let Ok(Address::Unix(p)) = Address::parse(s) {
-                if p.is_relative() {
+        if let Some(s) = h.socket.as_mut()
+            && let Ok(Address::Unix(p)) = Address::parse(s)
+                && p.is_relative() {
                     *s = base.join(p).display().to_string();
                 }
-            }
-        }
     }
-    if let Some(n) = f.nginx.as_mut() {
-        if let Some(u) = n.upstream_file.as_mut() {
+    if let Some(n) = f.nginx.as_mut()
+        && let Some(u) = n.upstream_file.as_mut() {
             fix(u);
         }
-    }
     let kinds = [f.haproxy.is_some(), f.nginx.is_some(), f.exec.is_some()];
     if kinds.iter().filter(|k| **k).count() > 1 {
         return Err(Error::Config {

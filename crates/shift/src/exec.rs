@@ -18,7 +18,8 @@
 //! (`--exec-read`, printing `blue=75,green=25`) shift can also show the live
 //! split and verify a change by reading it back.
 
-use std::time::{Duration, Instant};
+use golive_core::Deadline;
+use std::time::Duration;
 
 use serde_json::{Value, json};
 
@@ -215,7 +216,7 @@ impl Exec {
         target: &Target,
         timeout: Duration,
     ) -> Result<Vec<Action>, ApplyError> {
-        let deadline = Instant::now() + timeout;
+        let deadline = Deadline::after(timeout);
         let mut done = Vec::new();
         for (argv, env) in self.runs(pools, from, target) {
             let left_before = if done.is_empty() {
@@ -223,7 +224,7 @@ impl Exec {
             } else {
                 Left::Changed
             };
-            let budget = deadline.saturating_duration_since(Instant::now());
+            let budget = deadline.left();
             let f = command::run(&argv, &env, budget).map_err(|message| ApplyError {
                 message,
                 left: left_before,

@@ -12,12 +12,13 @@
 //! Every connection has a timeout; a socket that accepts and never answers
 //! costs at most the remaining budget.
 
+use golive_core::Deadline;
 use std::io::{Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
 use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{Value, json};
 
@@ -102,10 +103,8 @@ impl Haproxy {
     }
 
     /// Send one command and return the reply.
-    pub fn command(&self, cmd: &str, deadline: Instant) -> Result<String, String> {
-        let left = deadline
-            .saturating_duration_since(Instant::now())
-            .min(CALL_TIMEOUT);
+    pub fn command(&self, cmd: &str, deadline: Deadline) -> Result<String, String> {
+        let left = deadline.cap(CALL_TIMEOUT);
         if left.is_zero() {
             return Err(format!("no time left to send `{cmd}` to HAProxy"));
         }
@@ -139,9 +138,7 @@ impl Haproxy {
         let mut out = Vec::new();
         let mut buf = [0u8; 16384];
         loop {
-            let remaining = deadline
-                .saturating_duration_since(Instant::now())
-                .min(CALL_TIMEOUT);
+            let remaining = deadline.cap(CALL_TIMEOUT);
             if remaining.is_zero() {
                 return Err(io(std::io::ErrorKind::TimedOut.into()));
             }
@@ -158,7 +155,7 @@ impl Haproxy {
 
     /// Read the pools' servers from `show servers state BACKEND`.
     pub fn read(&self, pools: &[Pool], timeout: Duration) -> Result<Snapshot, String> {
-        let deadline = Instant::now() + timeout;
+        let deadline = Deadline::after(timeout);
         let reply = self.command(&format!("show servers state {}", self.backend), deadline)?;
         let rows = parse_state(&reply).map_err(|e| {
             let r = reply.trim();
@@ -244,7 +241,7 @@ impl Haproxy {
         target: &Target,
         timeout: Duration,
     ) -> Result<Vec<Action>, ApplyError> {
-        let deadline = Instant::now() + timeout;
+        let deadline = Deadline::after(timeout);
         let plan = self.plan(from, target);
         let mut done = Vec::new();
         for a in plan {
@@ -279,11 +276,11 @@ impl Haproxy {
         let Some(path) = &self.state_file else {
             return Ok(None);
         };
-        let deadline = Instant::now() + timeout;
+        let deadline = Deadline::after(timeout);
         let reply = self.command("show servers state", deadline)?;
         parse_state(&reply)
             .map_err(|e| format!("unexpected reply to `show servers state`: {e}"))?;
-        crate::fsutil::write_atomic(path, format!("{}\n", reply.trim_end()).as_bytes())
+        golive_core::fs::write_atomic(path, format!("{}\n", reply.trim_end()).as_bytes())
             .map_err(|e| format!("cannot write HAProxy state file {}: {e}", path.display()))?;
         Ok(Some(
             json!({ "path": path.display().to_string(), "saved": true }),

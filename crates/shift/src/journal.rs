@@ -22,67 +22,7 @@ pub struct Journal {
     pub path: PathBuf,
 }
 
-/// Who makes a change.
-#[derive(Debug, Clone)]
-pub struct Who {
-    /// Effective user name (or uid).
-    pub user: String,
-    /// `SUDO_USER`, when run through sudo.
-    pub sudo_user: Option<String>,
-    /// Host name.
-    pub host: String,
-    /// Process id.
-    pub pid: u32,
-}
-
-/// The user, host and pid of this process.
-pub fn who() -> Who {
-    Who {
-        user: user_name(),
-        sudo_user: std::env::var("SUDO_USER").ok().filter(|s| !s.is_empty()),
-        host: host_name(),
-        pid: std::process::id(),
-    }
-}
-
-fn user_name() -> String {
-    // SAFETY: geteuid cannot fail; getpwuid returns a pointer into static
-    // storage that we copy out at once, before any other call can reuse it.
-    unsafe {
-        let uid = libc::geteuid();
-        let pw = libc::getpwuid(uid);
-        if !pw.is_null() && !(*pw).pw_name.is_null() {
-            return std::ffi::CStr::from_ptr((*pw).pw_name)
-                .to_string_lossy()
-                .into_owned();
-        }
-        std::env::var("USER").unwrap_or_else(|_| uid.to_string())
-    }
-}
-
-fn host_name() -> String {
-    let mut buf = [0u8; 256];
-    // SAFETY: the buffer is valid for its length; gethostname NUL-terminates
-    // when the name fits.
-    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
-    if rc == 0 {
-        let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
-        return String::from_utf8_lossy(&buf[..end]).into_owned();
-    }
-    "unknown".into()
-}
-
-impl Who {
-    /// The fields every intent carries.
-    pub fn fields(&self, m: &mut Map<String, Value>) {
-        m.insert("user".into(), json!(self.user));
-        if let Some(s) = &self.sudo_user {
-            m.insert("sudo_user".into(), json!(s));
-        }
-        m.insert("host".into(), json!(self.host));
-        m.insert("pid".into(), json!(self.pid));
-    }
-}
+pub use golive_core::journal::{Who, who};
 
 /// What reading the journal found.
 #[derive(Debug, Clone, Default)]
@@ -105,11 +45,10 @@ impl Journal {
 
     /// Append one event line and fsync it.
     pub fn append(&self, line: &Value) -> Result<(), String> {
-        // Secrets registered from command lines never reach the file.
-        let text =
-            golive_core::redact::apply(&serde_json::to_string(line).map_err(|e| e.to_string())?);
-        crate::fsutil::append_line(&self.path, &text)
-            .map_err(|e| format!("cannot append to journal {}: {e}", self.path.display()))
+        // Command lines in `line` were masked where they were built; the
+        // line is written as it is (server names such as `keyvault:8443`
+        // must read back exactly).
+        golive_core::journal::append(&self.path, line)
     }
 
     /// Read every line.
@@ -119,19 +58,17 @@ impl Journal {
 }
 
 fn load(path: &Path) -> Result<Loaded, String> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Loaded::default()),
-        Err(e) => return Err(format!("cannot read journal {}: {e}", path.display())),
-    };
+    let lines = golive_core::journal::read(path)?;
     let mut out = Loaded {
-        exists: true,
+        exists: lines.exists,
+        unreadable: lines.unreadable,
         ..Default::default()
     };
-    for line in text.lines().filter(|l| !l.trim().is_empty()) {
-        match serde_json::from_str::<Value>(line) {
-            Ok(v) if v.is_object() && v.get("id").is_some() => out.entries.push(v),
-            _ => out.unreadable += 1,
+    for v in lines.objects {
+        if v.get("id").is_some() {
+            out.entries.push(v);
+        } else {
+            out.unreadable += 1;
         }
     }
     Ok(out)

@@ -11,23 +11,20 @@
 //!
 //! Modules: [`cli`] (flags and config into a plain Config), [`split`]
 //! (splits and weights), [`backend`] with [`haproxy`], [`nginx`] and
-//! [`exec`], [`journal`], [`lock`], [`ops`] (set and undo), [`status`],
+//! [`exec`], [`journal`], [`ops`] (set and undo), [`status`],
 //! [`history`], [`report`] (text rendering), [`command`] (running commands),
-//! [`fsutil`] (atomic files), [`signals`].
+//! Locks, atomic files, signals and command running are golive-core's.
 
 pub mod backend;
 pub mod cli;
 pub mod command;
 pub mod exec;
-pub mod fsutil;
 pub mod haproxy;
 pub mod history;
 pub mod journal;
-pub mod lock;
 pub mod nginx;
 pub mod ops;
 pub mod report;
-pub mod signals;
 pub mod split;
 pub mod status;
 

@@ -11,8 +11,9 @@
 //! command accepted it and the reload command succeeded. Open-source nginx
 //! has no API to read the weights a running worker uses.
 
+use golive_core::Deadline;
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{Value, json};
 
@@ -175,7 +176,7 @@ impl Nginx {
             });
         };
         let now = self.current().ok().flatten();
-        let deadline = Instant::now() + timeout;
+        let deadline = Deadline::after(timeout);
         let diff = unified_diff(
             now.as_deref().unwrap_or(""),
             content.as_deref().unwrap_or(""),
@@ -216,7 +217,7 @@ impl Nginx {
         new: &str,
         timeout: Duration,
     ) -> Result<Vec<Action>, ApplyError> {
-        let deadline = Instant::now() + timeout;
+        let deadline = Deadline::after(timeout);
         let path = self.upstream_file.display().to_string();
         self.put(Some(new)).map_err(|message| ApplyError {
             message,
@@ -258,15 +259,15 @@ impl Nginx {
     /// Write `content` atomically, or remove the file for `None`.
     fn put(&self, content: Option<&str>) -> Result<(), String> {
         let r = match content {
-            Some(c) => crate::fsutil::write_atomic(&self.upstream_file, c.as_bytes()),
-            None => crate::fsutil::remove_durable(&self.upstream_file),
+            Some(c) => golive_core::fs::write_atomic(&self.upstream_file, c.as_bytes()),
+            None => golive_core::fs::remove_durable(&self.upstream_file),
         };
         r.map_err(|e| format!("cannot write {}: {e}", self.upstream_file.display()))
     }
 }
 
-fn run_step(argv: &[String], deadline: Instant) -> Result<command::Finished, String> {
-    let left = deadline.saturating_duration_since(Instant::now());
+fn run_step(argv: &[String], deadline: Deadline) -> Result<command::Finished, String> {
+    let left = deadline.left();
     if left.is_zero() {
         return Err(format!("no time left to run {}", command::display(argv)));
     }

@@ -21,7 +21,8 @@ use crate::backend::{Action, Backend, Left, Raw, Snapshot, Target};
 use crate::cli::{ChangeOpts, Ramp, SetPlan};
 use crate::journal::{self, Change, Journal};
 use crate::split::{Pool, Split};
-use crate::{command, exec, lock, report, signals};
+use crate::{command, exec, report};
+use golive_core::{lock, signals};
 
 /// What kind of change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -226,8 +227,8 @@ fn execute(r: &mut Report, split: Option<&Split>, ramp: Option<&Ramp>, run: &Run
             .find_map(|c| journal::split_of(&c.after(), pools))
             .map(|s| exec::snapshot(&s, pools))
     };
-    if let Some(s) = &start {
-        if let Err(e) = preflight(backend, s) {
+    if let Some(s) = &start
+        && let Err(e) = preflight(backend, s) {
             r.end(
                 "failed",
                 Status::Critical,
@@ -235,7 +236,6 @@ fn execute(r: &mut Report, split: Option<&Split>, ramp: Option<&Ramp>, run: &Run
             );
             return;
         }
-    }
     r.start = start.clone();
 
     // 4. The steps.
@@ -291,14 +291,13 @@ fn execute(r: &mut Report, split: Option<&Split>, ramp: Option<&Ramp>, run: &Run
                 "actions".into(),
                 Value::Array(actions.iter().map(Action::to_json).collect()),
             );
-            if i > 0 {
-                if let Some(g) = ramp.and_then(|rp| rp.gate.as_ref()) {
+            if i > 0
+                && let Some(g) = ramp.and_then(|rp| rp.gate.as_ref()) {
                     step.insert(
                         "gate".into(),
                         json!({ "command": g, "run": "before this step" }),
                     );
                 }
-            }
             r.steps.push(Value::Object(step));
             from = Some(pretend(backend, pools, tg));
         }
@@ -372,7 +371,7 @@ fn execute(r: &mut Report, split: Option<&Split>, ramp: Option<&Ramp>, run: &Run
     // 7. Apply, step by step.
     // From here a Ctrl-C or SIGTERM is remembered, not fatal: a step in
     // flight completes, and a ramp stops between steps and restores.
-    signals::install();
+    signals::catch();
     let mut current = start.clone();
     let mut stop: Option<String> = None;
     let mut step_left_restored = false;
@@ -398,6 +397,15 @@ fn execute(r: &mut Report, split: Option<&Split>, ramp: Option<&Ramp>, run: &Run
                     "gate",
                     gate.as_object().cloned().unwrap_or_default(),
                 );
+                // A signal during the gate stops the gate at once (its
+                // process group is killed) and then the ramp.
+                if let Some(sig) = signals::received() {
+                    stop = Some(format!(
+                        "stopped by {sig} while the gate ran before step {}/{n}",
+                        i + 1
+                    ));
+                    break;
+                }
                 if !ok {
                     stop = Some(format!(
                         "gate `{g}` failed before step {}/{n} ({})",
@@ -409,15 +417,11 @@ fn execute(r: &mut Report, split: Option<&Split>, ramp: Option<&Ramp>, run: &Run
                     r.steps.push(Value::Object(step));
                     break;
                 }
-                if let Some(sig) = signals::received() {
-                    stop = Some(format!("stopped by {sig} before step {}/{n}", i + 1));
-                    break;
-                }
             }
         }
         let t0 = Instant::now();
         // Apply and verify share one budget.
-        let step_deadline = t0 + t.timeout;
+        let step_deadline = golive_core::Deadline::after(t.timeout);
         let applied = backend.apply(pools, current.as_ref(), tg, t.timeout);
         let apply_ms = ms(t0.elapsed());
         step.insert("apply_ms".into(), json!(apply_ms));
@@ -455,10 +459,7 @@ fn execute(r: &mut Report, split: Option<&Split>, ramp: Option<&Ramp>, run: &Run
         // Verify by reading back.
         let t1 = Instant::now();
         let live = if backend.readable() {
-            match backend.read(
-                pools,
-                step_deadline.saturating_duration_since(Instant::now()),
-            ) {
+            match backend.read(pools, step_deadline.left()) {
                 Ok(s) => Some(s),
                 Err(e) => {
                     step.insert("status".into(), json!("unverified"));

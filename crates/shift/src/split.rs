@@ -309,12 +309,11 @@ pub fn hundred_weights(split: &Split) -> Vec<u32> {
     // A pool above 0% never gets weight 0 (a 0.5% canary must get some
     // traffic): its 1 comes from the largest.
     for i in 0..w.len() {
-        if w[i] == 0 && split.0[i].1 > EPSILON {
-            if let Some(top) = (0..w.len()).filter(|&j| w[j] > 1).max_by_key(|&j| w[j]) {
+        if w[i] == 0 && split.0[i].1 > EPSILON
+            && let Some(top) = (0..w.len()).filter(|&j| w[j] > 1).max_by_key(|&j| w[j]) {
                 w[top] -= 1;
                 w[i] = 1;
             }
-        }
     }
     w
 }

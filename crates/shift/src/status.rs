@@ -13,7 +13,6 @@ use serde_json::{Map, Value, json};
 use crate::backend::{Backend, Snapshot};
 use crate::cli::Target;
 use crate::journal::{self, Change};
-use crate::lock;
 use crate::split::{Pool, Split, pct_json};
 
 /// Drift tolerance when only splits (not weights) can be compared.
@@ -34,7 +33,7 @@ pub fn status(t: &Target, run: &Run) -> Value {
     if let Some(j) = &t.journal {
         let mut jd = Map::new();
         jd.insert("path".into(), json!(j.path.display().to_string()));
-        let holder = lock::holder(&j.lock_path());
+        let holder = golive_core::lock::holder(&j.lock_path());
         match j.load() {
             Err(e) => {
                 status = status.worst(Status::Unknown);
@@ -54,7 +53,7 @@ pub fn status(t: &Target, run: &Run) -> Value {
                     jd.insert("in_progress".into(), h.clone());
                     notes.push(format!(
                         "a change is in progress: {}",
-                        lock::describe_holder(h)
+                        golive_core::lock::describe_holder(h)
                     ));
                 } else if let Some(c) = last.filter(|c| c.unsettled()) {
                     status = status.worst(Status::Unknown);
@@ -184,14 +183,13 @@ pub fn status(t: &Target, run: &Run) -> Value {
     let headline = match (&live_split, &live) {
         (Some(sp), _) => {
             let mut h = format!("live split {}", sp.spec());
-            if let Some(eff) = snap.and_then(|s| s.effective(pools)) {
-                if !eff.close_to(sp, SPLIT_TOLERANCE) {
+            if let Some(eff) = snap.and_then(|s| s.effective(pools))
+                && !eff.close_to(sp, SPLIT_TOLERANCE) {
                     h.push_str(&format!(
                         " by weight, {} counting only servers that are up",
                         eff.spec()
                     ));
                 }
-            }
             if status == Status::Ok && expected.is_some() {
                 h.push_str(", as the journal's last change left it");
             }
@@ -227,8 +225,8 @@ pub fn status(t: &Target, run: &Run) -> Value {
         "pools".into(),
         Value::Array(items(pools, snap, expected.as_ref().map(|e| &e.0))),
     );
-    if let Some(s) = snap {
-        if !s.others.is_empty() {
+    if let Some(s) = snap
+        && !s.others.is_empty() {
             f.insert(
                 "other_servers".into(),
                 Value::Array(
@@ -239,7 +237,6 @@ pub fn status(t: &Target, run: &Run) -> Value {
                 ),
             );
         }
-    }
     f.insert("journal".into(), journal_doc);
     run.summary(status, f)
 }
@@ -258,8 +255,8 @@ fn drifted(
         .unwrap_or_else(|| "no weight anywhere".into());
     let exp_spec = crate::report::spec_of(exp_split);
     // Exact weights when the journal has them for every live pool server.
-    if let (Some(w), false) = (exp_weights.as_object(), matches!(backend, Backend::Exec(_))) {
-        if live.servers.iter().all(|s| w.contains_key(&s.name)) {
+    if let (Some(w), false) = (exp_weights.as_object(), matches!(backend, Backend::Exec(_)))
+        && live.servers.iter().all(|s| w.contains_key(&s.name)) {
             let diffs: Vec<String> = live
                 .servers
                 .iter()
@@ -273,7 +270,6 @@ fn drifted(
                 )
             });
         }
-    }
     let exp = journal::split_of(exp_split, pools)?;
     match &live.split {
         Some(l) if l.close_to(&exp, SPLIT_TOLERANCE) => None,

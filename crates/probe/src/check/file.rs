@@ -36,11 +36,10 @@ impl FileSpec {
         gzip: bool,
     ) -> Result<Self, String> {
         glob::Pattern::new(pattern).map_err(|e| format!("'{pattern}' is not a valid glob: {e}"))?;
-        if let (Some(w), Some(c)) = (warn_age, max_age) {
-            if w > c {
+        if let (Some(w), Some(c)) = (warn_age, max_age)
+            && w > c {
                 return Err("--warn-age is longer than --max-age".into());
             }
-        }
         Ok(FileSpec {
             pattern: pattern.to_string(),
             max_age,

@@ -298,8 +298,14 @@ pub fn agent(
     b.build().into()
 }
 
-/// What went wrong with a request, as one sentence.
+/// What went wrong with a request, as one sentence (a library's text, with
+/// registered secrets scrubbed).
 pub fn describe_error(e: &ureq::Error, limit: Duration) -> (String, &'static str) {
+    let (what, kind) = describe_ureq_error(e, limit);
+    (golive_core::redact::scrub(&what), kind)
+}
+
+fn describe_ureq_error(e: &ureq::Error, limit: Duration) -> (String, &'static str) {
     match e {
         ureq::Error::Timeout(_) => (
             format!("no answer within {} (timed out)", human_duration(limit)),
@@ -430,7 +436,11 @@ pub fn probe(spec: &HttpSpec, limit: Duration) -> Outcome {
                     match &jc.equals {
                         Some(want) if !json_equals(found, want) => v.add(
                             Status::Critical,
-                            format!("`{}` is {found}, expected {want:?}", jc.path),
+                            format!(
+                                "`{}` is {}, expected {want:?}",
+                                jc.path,
+                                golive_core::redact::scrub(&found.to_string())
+                            ),
                         ),
                         None if found.is_null() => {
                             v.add(Status::Critical, format!("`{}` is null", jc.path))
@@ -549,7 +559,7 @@ mod tests {
     fn headers_parse_and_secret_values_are_registered() {
         let (n, v) = parse_header("X-API-Key: unit-secret-123").unwrap();
         assert_eq!((n.as_str(), v.as_str()), ("X-API-Key", "unit-secret-123"));
-        assert_eq!(golive_core::redact::apply("k=unit-secret-123"), "k=***");
+        assert_eq!(golive_core::redact::scrub("k=unit-secret-123"), "k=***");
         assert!(parse_header("no colon").is_err());
         assert!(parse_header("Bad Name: x").is_err());
     }

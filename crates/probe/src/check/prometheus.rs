@@ -244,7 +244,10 @@ pub fn probe(spec: &PrometheusSpec, limit: Duration) -> Outcome {
         };
         return with_base(Outcome::new(
             status,
-            format!("Prometheus refused the query (HTTP {code}, {kind}): {err}"),
+            format!(
+                "Prometheus refused the query (HTTP {code}, {kind}): {}",
+                golive_core::redact::scrub(err)
+            ),
         ))
         .with("status_code", code)
         .with("error", "query");

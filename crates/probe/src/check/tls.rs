@@ -351,11 +351,10 @@ pub fn probe(spec: &TlsSpec, limit: Duration) -> Outcome {
 
     let mut v = Verdict::default();
     let verify_error = verified.as_ref().err().map(|e| e.to_string());
-    if let Some(e) = &verify_error {
-        if !spec.insecure {
+    if let Some(e) = &verify_error
+        && !spec.insecure {
             v.add(Status::Critical, format!("not trusted: {e}"));
         }
-    }
     let which = if std::ptr::eq(earliest, leaf) {
         "certificate".to_string()
     } else {

@@ -7,6 +7,7 @@ mod file;
 mod http;
 mod postgres;
 mod prometheus;
+mod redaction;
 mod redis;
 mod run;
 mod tls;

@@ -1,5 +1,5 @@
-//! The lock that keeps two shifts from interleaving: `flock(2)` on
-//! `<journal>.lock`.
+//! The lock that keeps two runs of an action (two shifts, two rollbacks)
+//! from interleaving: `flock(2)` on a lock file beside the journal.
 //!
 //! The kernel releases a flock when its holder dies, so a lock left by a
 //! killed process is simply free; the file still names that holder (pid,
@@ -9,14 +9,14 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
-use std::os::fd::AsRawFd;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{Value, json};
 
 use crate::journal::Who;
+use crate::units::human_duration;
 
 /// A held lock; released (and its file emptied) on drop.
 #[derive(Debug)]
@@ -46,12 +46,13 @@ impl LockError {
                     .unwrap_or_else(|| "another process".into());
                 let waited = match waited {
                     Some(d) if !d.is_zero() => {
-                        format!(" (waited {})", golive_core::units::human_duration(d))
+                        format!(" (waited {})", human_duration(d))
                     }
                     _ => String::new(),
                 };
                 format!(
-                    "another shift is running: {who} holds {}{waited}; let it finish, or pass --wait-lock DURATION",
+                    "another {} is running: {who} holds {}{waited}; let it finish, or pass --wait-lock DURATION",
+                    crate::log::tool(),
                     path.display()
                 )
             }
@@ -83,17 +84,17 @@ fn open(path: &Path) -> Result<File, LockError> {
         .map_err(|e| LockError::Io(format!("cannot open lock file {}: {e}", path.display())))
 }
 
-fn try_flock(f: &File, op: libc::c_int) -> std::io::Result<bool> {
-    // SAFETY: flock on a file descriptor we own.
-    let rc = unsafe { libc::flock(f.as_raw_fd(), op | libc::LOCK_NB) };
-    if rc == 0 {
-        return Ok(true);
-    }
-    let e = std::io::Error::last_os_error();
-    if e.raw_os_error() == Some(libc::EWOULDBLOCK) {
-        Ok(false)
+/// Take the lock without waiting: `Ok(false)` when another holds it.
+fn try_lock(f: &File, shared: bool) -> std::io::Result<bool> {
+    let r = if shared {
+        f.try_lock_shared()
     } else {
-        Err(e)
+        f.try_lock()
+    };
+    match r {
+        Ok(()) => Ok(true),
+        Err(std::fs::TryLockError::WouldBlock) => Ok(false),
+        Err(std::fs::TryLockError::Error(e)) => Err(e),
     }
 }
 
@@ -126,11 +127,11 @@ pub fn acquire(
     // `shift status` takes a shared lock for an instant to see whether a
     // change is in progress; without a grace a `set` racing it would be
     // refused as if another shift were running.
-    let until = Instant::now() + wait.unwrap_or_default().max(PROBE_GRACE);
+    let until = crate::Deadline::after(wait.unwrap_or_default().max(PROBE_GRACE));
     loop {
-        match try_flock(&file, libc::LOCK_EX) {
+        match try_lock(&file, false) {
             Ok(true) => break,
-            Ok(false) if Instant::now() < until => std::thread::sleep(Duration::from_millis(25)),
+            Ok(false) if !until.expired() => std::thread::sleep(Duration::from_millis(25)),
             Ok(false) => return Err(LockError::Held(read_holder(&mut file))),
             Err(e) => {
                 return Err(LockError::Io(format!(
@@ -147,7 +148,7 @@ pub fn acquire(
         "host": who.host,
         "user": who.user,
         "command": command,
-        "since": golive_core::now_rfc3339(),
+        "since": crate::now_rfc3339(),
     });
     let write = |f: &mut File| -> std::io::Result<()> {
         f.set_len(0)?;
@@ -165,10 +166,9 @@ pub fn acquire(
 /// live process has it (its file's content, or `{}`).
 pub fn holder(path: &Path) -> Option<Value> {
     let mut f = File::open(path).ok()?;
-    match try_flock(&f, libc::LOCK_SH) {
+    match try_lock(&f, true) {
         Ok(true) => {
-            // SAFETY: releasing the shared lock we just took on our own fd.
-            unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_UN) };
+            let _ = f.unlock();
             None
         }
         Ok(false) => Some(read_holder(&mut f).unwrap_or_else(|| json!({}))),
@@ -190,16 +190,16 @@ mod tests {
 
     #[test]
     fn second_taker_is_refused_and_release_is_clean() {
-        let dir = std::env::temp_dir().join(format!("shift-lock-{}", std::process::id()));
+        let dir = std::env::temp_dir().join(format!("golive-lock-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let p = dir.join("j.lock");
         let who = crate::journal::who();
-        let l = acquire(&p, None, &who, "shift set x").unwrap();
+        let l = acquire(&p, None, &who, "golive set x").unwrap();
         assert!(l.took_over.is_none());
         assert!(holder(&p).is_some());
         // flock is per open file description: a second open is refused.
         match acquire(&p, Some(Duration::from_millis(60)), &who, "y") {
-            Err(LockError::Held(Some(h))) => assert_eq!(h["command"], "shift set x"),
+            Err(LockError::Held(Some(h))) => assert_eq!(h["command"], "golive set x"),
             other => panic!("{other:?}"),
         }
         drop(l);

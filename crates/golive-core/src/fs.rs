@@ -15,7 +15,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "file".into());
-    let tmp = dir.join(format!(".{name}.shift-{}.tmp", std::process::id()));
+    let tmp = dir.join(format!(".{name}.golive-{}.tmp", std::process::id()));
     let mode = fs::metadata(path)
         .map(|m| m.permissions().mode() & 0o7777)
         .unwrap_or(0o644);
@@ -96,7 +96,7 @@ mod tests {
 
     #[test]
     fn atomic_write_keeps_mode_and_append_heals_torn_lines() {
-        let dir = std::env::temp_dir().join(format!("shift-fsutil-{}", std::process::id()));
+        let dir = std::env::temp_dir().join(format!("golive-fs-{}", std::process::id()));
         fs::create_dir_all(&dir).unwrap();
         let f = dir.join("up.conf");
         fs::write(&f, "old\n").unwrap();
