@@ -5,6 +5,9 @@
 # back and checked. shift does the same and also takes its lock, reads the
 # split first, and appends two fsynced journal lines.
 #
+# All of them talk to HAProxy's TCP admin socket (bash's /dev/tcp cannot
+# reach a unix socket), so the ratios compare the same transport.
+#
 #   1. time to apply and verify a split (median of $RUNS, alternating
 #      blue=75,green=25 and blue=25,green=75);
 #   2. hitless: under a bounded wrk load through HAProxy, move green
@@ -38,11 +41,13 @@ trap 'exec 3>&-; wait "$servers" 2>/dev/null || true' EXIT
 for _ in $(seq 200); do [ -s "$OUT/env" ] && break; sleep 0.05; done
 # shellcheck disable=SC1091
 source "$OUT/env"
+[ -n "${TCP_ADMIN:-}" ] || { echo "bench/shift.sh: the servers gave no TCP admin socket (TCP_ADMIN)" >&2; exit 1; }
 ADMIN_HOST=${TCP_ADMIN%:*} ADMIN_PORT=${TCP_ADMIN#*:}
 JOURNAL="$OUT/shift.journal"
 
+# shift on the same TCP admin socket as the peers (HOST:PORT is TCP to shift).
 shift_set() { # SPLIT
-  "$BIN/shift" set --haproxy-socket "$SOCKET" --haproxy-backend "$BACKEND" \
+  "$BIN/shift" set --haproxy-socket "$TCP_ADMIN" --haproxy-backend "$BACKEND" \
     --pool blue=blue1 --pool green=green1 --journal "$JOURNAL" --split "$1" -q >/dev/null
 }
 
@@ -78,24 +83,39 @@ peer_set() { # blue_weight green_weight
 have_socat=
 command -v socat >/dev/null && have_socat=1
 socat_set() { # blue_weight green_weight
-  printf 'set server %s/blue1 weight %s; set server %s/green1 weight %s\n' "$BACKEND" "$1" "$BACKEND" "$2" |
-    socat stdio "UNIX-CONNECT:$SOCKET" | grep -q . && return 2
-  printf 'show servers state %s\n' "$BACKEND" | socat stdio "UNIX-CONNECT:$SOCKET" |
+  local reply
+  reply=$(printf 'set server %s/blue1 weight %s; set server %s/green1 weight %s\n' "$BACKEND" "$1" "$BACKEND" "$2" |
+    socat stdio "TCP:$TCP_ADMIN") || return 3
+  [ -z "${reply//[$'\n ']/}" ] || { printf '%s\n' "$reply" >&2; return 2; }
+  printf 'show servers state %s\n' "$BACKEND" | socat stdio "TCP:$TCP_ADMIN" |
     awk -v b="$1" -v g="$2" '$4=="blue1"{x=($8==b)} $4=="green1"{y=($8==g)} END{exit !(x&&y)}'
 }
 
 # median_alt NAME FN: run FN with alternating splits $RUNS times; prints the
-# median wall time in ms; counts failures in $OUT/NAME.fail.
+# median wall time in ms; counts failures in $OUT/NAME.fail. Every run must
+# succeed (exit 0): with any failure it prints "failed (exit N, K of RUNS
+# runs)" (N: the first failure's exit code) instead of a median, returns 1.
 median_alt() {
-  local name=$1 fn=$2 i t0 t1 fails=0
+  local name=$1 fn=$2 i t0 t1 rc fails=0 first_rc=
   : >"$OUT/$name.times"
   for ((i = 0; i < RUNS; i++)); do
     t0=$EPOCHREALTIME
-    if ((i % 2)); then "$fn" 25 || fails=$((fails + 1)); else "$fn" 75 || fails=$((fails + 1)); fi
+    rc=0
+    if ((i % 2)); then "$fn" 25 || rc=$?; else "$fn" 75 || rc=$?; fi
     t1=$EPOCHREALTIME
+    if [ "$rc" -ne 0 ]; then
+      fails=$((fails + 1))
+      [ -n "$first_rc" ] || first_rc=$rc
+    fi
     awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f\n", (b - a) * 1000 }' >>"$OUT/$name.times"
   done
   echo "$fails" >"$OUT/$name.fail"
+  if [ "$fails" -gt 0 ]; then
+    echo "bench/shift.sh: $name: $fails of $RUNS changes failed (first exit $first_rc)" >&2
+    echo "failed (exit $first_rc, $fails of $RUNS runs)"
+    return 1
+  fi
+  [ -s "$OUT/$name.times" ] || { echo "failed (not measured)"; return 1; }
   sort -n "$OUT/$name.times" | awk '{a[NR]=$1} END {m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "%.2f\n", m}'
 }
 golive_apply() { shift_set "blue=$1,green=$((100 - $1))"; }
@@ -108,37 +128,71 @@ socat_apply() { if [ "$1" = 75 ]; then socat_set 3 1; else socat_set 1 3; fi; }
 echo "bench/shift.sh: apply + verify, $RUNS runs each" >&2
 load=$(cut -d' ' -f1 /proc/loadavg)
 shift_set blue=50,green=50 # warm up
-g_ms=$(median_alt golive golive_apply)
+g_ms=$(median_alt golive golive_apply) || true
 TMPFS_JOURNAL=
 if [ -d /dev/shm ] && [ -w /dev/shm ]; then
   TMPFS_JOURNAL=$(mktemp /dev/shm/shift-bench-journal.XXXXXX)
-  t_ms=$(median_alt golive_tmpfs golive_tmpfs_apply)
+  t_ms=$(median_alt golive_tmpfs golive_tmpfs_apply) || true
   rm -f "$TMPFS_JOURNAL" "$TMPFS_JOURNAL.lock"
 fi
-p_ms=$(median_alt peer peer_apply)
+p_ms=$(median_alt peer peer_apply) || true
 s_ms=
-[ -n "$have_socat" ] && s_ms=$(median_alt socat socat_apply)
+if [ -n "$have_socat" ]; then s_ms=$(median_alt socat socat_apply) || true; fi
 g_fail=$(cat "$OUT/golive.fail") p_fail=$(cat "$OUT/peer.fail")
 
 # Hitless: wrk through HAProxy while the split moves.
-wrk_run() { # FN: moves the split while wrk runs; prints "requests failed shifts"
-  local fn=$1 n=0 pct
+# wrk_run FN: moves the split with FN while wrk runs; prints "REQUESTS FAILED
+# SHIFTS SHIFT_FAILS SHIFT_RC WRK_RC": REQUESTS and FAILED are "?" when wrk's
+# output was not understood (no "N requests in" line, N = 0, or unreadable
+# error counts); SHIFT_RC is the first failed shift's exit code (0: none).
+wrk_run() {
+  local fn=$1 n=0 pct rc sfails=0 src=0 wrc=0
   wrk -t2 -c16 -d"${LOAD_SECONDS}s" "http://$FRONTEND/" >"$OUT/wrk.$fn.txt" 2>&1 &
   local w=$!
   sleep 0.3
   while kill -0 "$w" 2>/dev/null; do
     for pct in 0 1 25 100 25 1; do
-      "$fn" "$pct" || echo "bench/shift.sh: $fn $pct failed" >&2
+      rc=0
+      "$fn" "$pct" || rc=$?
+      if [ "$rc" -ne 0 ]; then
+        echo "bench/shift.sh: $fn $pct failed (exit $rc)" >&2
+        sfails=$((sfails + 1))
+        [ "$src" -ne 0 ] || src=$rc
+      fi
       n=$((n + 1))
       sleep 0.1
     done
   done
-  wait "$w"
+  wait "$w" || wrc=$?
   local req non2xx sockerr
-  req=$(awk '/requests in/ {print $1}' "$OUT/wrk.$fn.txt")
-  non2xx=$(awk -F: '/Non-2xx/ {gsub(/ /, "", $2); print $2}' "$OUT/wrk.$fn.txt")
-  sockerr=$(awk '/Socket errors/ {s=0; for (i=1;i<=NF;i++) if ($i ~ /^[0-9]+,?$/) s+=$i; print s}' "$OUT/wrk.$fn.txt")
-  echo "${req:-0} $(( ${non2xx:-0} + ${sockerr:-0} )) $n"
+  req=$(awk '/ requests in / {print $1; exit}' "$OUT/wrk.$fn.txt")
+  non2xx=$(awk -F: '/Non-2xx/ {gsub(/ /, "", $2); print $2; exit}' "$OUT/wrk.$fn.txt")
+  sockerr=$(awk '/Socket errors/ {s=0; for (i=1;i<=NF;i++) if ($i ~ /^[0-9]+,?$/) s+=$i; print s; exit}' "$OUT/wrk.$fn.txt")
+  if [[ $req =~ ^[0-9]+$ ]] && [ "$req" -gt 0 ] && [[ ${non2xx:-0} =~ ^[0-9]+$ ]] && [[ ${sockerr:-0} =~ ^[0-9]+$ ]]; then
+    echo "$req $(( ${non2xx:-0} + ${sockerr:-0} )) $n $sfails $src $wrc"
+  else
+    echo "bench/shift.sh: wrk output not understood ($OUT/wrk.$fn.txt)" >&2
+    echo "? ? $n $sfails $src $wrc"
+  fi
+}
+# wrk_problem WHOSE CHANGER REQUESTS SHIFT_FAILS SHIFTS SHIFT_RC WRK_RC: why
+# a wrk run is not a figure (nothing when it is one). WHOSE: "" for golive's
+# run, "peer's " for the peer's; CHANGER names what moved the split.
+wrk_problem() {
+  local whose=$1 changer=$2 req=$3 sfails=$4 n=$5 src=$6 wrc=$7
+  if [ "$req" = "?" ]; then
+    echo "${whose}wrk output not understood"
+  elif [ "$wrc" -ne 0 ]; then
+    echo "run failed: ${whose}wrk exit $wrc"
+  elif [ "$sfails" -ne 0 ]; then
+    echo "run failed: $changer exit $src, $sfails of $n shifts"
+  fi
+}
+# wrk_cell FAILED REQUESTS SHIFTS SHIFT_FAILS: the table cell for one wrk run.
+wrk_cell() {
+  local failed=$1 req=$2 n=$3 sfails=$4 what
+  if [ "$req" = "?" ]; then what="wrk output not understood"; else what="$failed of $req"; fi
+  if [ "$sfails" -ne 0 ]; then echo "$what ($n shifts, $sfails failed)"; else echo "$what ($n shifts)"; fi
 }
 hit_golive() { shift_set "green=$1"; }
 hit_peer() { # weights for green=P with one server each: P and 100-P, reduced
@@ -148,36 +202,49 @@ hit_peer() { # weights for green=P with one server each: P and 100-P, reduced
 }
 echo "bench/shift.sh: hitless, wrk ${LOAD_SECONDS}s while the split moves" >&2
 shift_set green=0
-read -r g_req g_failed g_shifts < <(wrk_run hit_golive)
+g_req='?' g_failed='?' g_shifts=0 g_sfails=0 g_src=0 g_wrc=0
+read -r g_req g_failed g_shifts g_sfails g_src g_wrc < <(wrk_run hit_golive) || true
 shift_set green=0
-read -r p_req p_failed p_shifts < <(wrk_run hit_peer)
+p_req='?' p_failed='?' p_shifts=0 p_sfails=0 p_src=0 p_wrc=0
+read -r p_req p_failed p_shifts p_sfails p_src p_wrc < <(wrk_run hit_peer) || true
+hitless=$(wrk_problem "" "shift set" "$g_req" "$g_sfails" "$g_shifts" "$g_src" "$g_wrc")
+[ -n "$hitless" ] || hitless=$(wrk_problem "peer's " "peer script" "$p_req" "$p_sfails" "$p_shifts" "$p_src" "$p_wrc")
+if [ -n "$hitless" ]; then hitless="no ($hitless)"
+elif [ "$g_failed" = 0 ]; then hitless=yes
+else hitless=no
+fi
 
-rss=$(peak_rss_kb "$BIN/shift" set --haproxy-socket "$SOCKET" --haproxy-backend "$BACKEND" \
-  --pool blue=blue1 --pool green=green1 --journal "$JOURNAL" --split blue=60,green=40 -q)
-peer_rss=$(peak_rss_kb bash "$OUT/peer.sh" "$ADMIN_HOST" "$ADMIN_PORT" "$BACKEND" blue1=2 green1=3)
+rss=$(peak_rss_kb "$BIN/shift" set --haproxy-socket "$TCP_ADMIN" --haproxy-backend "$BACKEND" \
+  --pool blue=blue1 --pool green=green1 --journal "$JOURNAL" --split blue=60,green=40 -q) || true
+peer_rss=$(peak_rss_kb bash "$OUT/peer.sh" "$ADMIN_HOST" "$ADMIN_PORT" "$BACKEND" blue1=2 green1=3) || true
 
-met() { awk -v v="$1" -v g="$2" 'BEGIN { print (v < g) ? "yes" : "no" }'; }
+# failed changes: a count for each side; "yes" only when both are 0.
+if [ "$g_fail" != 0 ]; then changes="no"
+elif [ "$p_fail" != 0 ]; then changes="no (peer: $p_fail of $RUNS changes failed)"
+else changes=yes
+fi
 {
   echo "## shift"
   echo
   echo "HAProxy $(haproxy -v | awk 'NR==1 {print $3}') in front of two nginx pools (crates/shift/examples/bench.rs)."
   echo "Peer: a bash script writing \`set server\` lines on the admin socket (/dev/tcp) and reading"
   echo "\`show servers state\` back to check them — the usual hand-made way, without lock or journal."
+  echo "shift, the script and socat all use HAProxy's TCP admin socket (bash cannot reach its unix one)."
   echo "shift also takes its lock, reads the split first and appends two fsynced journal lines"
   echo "(journal on the repository's disk; load average at the start: $load)."
   echo
   echo "| what | golive median | peer median | ratio | goal | met? |"
   echo "|---|---|---|---|---|---|"
-  echo "| apply + verify a split on HAProxy, one process per change ($RUNS runs) | ${g_ms} ms | ${p_ms} ms | $(ratio "$g_ms" "$p_ms") | < 50 ms | $(met "$g_ms" 50) |"
+  echo "| apply + verify a split on HAProxy's TCP admin socket, one process per change ($RUNS runs) | $(with_unit "$g_ms" ms) | $(with_unit "$p_ms" ms) | $(ratio "$g_ms" "$p_ms") | < 50 ms | $(goal_met lt "$g_ms" 50 "shift set" "$g_ms" "peer script" "$p_ms") |"
   if [ -n "$TMPFS_JOURNAL" ]; then
-    echo "| the same, journal on tmpfs (no disk wait) | ${t_ms} ms | ${p_ms} ms | $(ratio "$t_ms" "$p_ms") | < 50 ms | $(met "$t_ms" 50) |"
+    echo "| the same, journal on tmpfs (no disk wait) | $(with_unit "$t_ms" ms) | $(with_unit "$p_ms" ms) | $(ratio "$t_ms" "$p_ms") | < 50 ms | $(goal_met lt "$t_ms" 50 "shift set (tmpfs journal)" "$t_ms" "peer script" "$p_ms") |"
   fi
   if [ -n "$s_ms" ]; then
-    echo "| the same with socat as the peer | ${g_ms} ms | ${s_ms} ms | $(ratio "$g_ms" "$s_ms") | < 50 ms | $(met "$g_ms" 50) |"
+    echo "| the same with socat as the peer | $(with_unit "$g_ms" ms) | $(with_unit "$s_ms" ms) | $(ratio "$g_ms" "$s_ms") | < 50 ms | $(goal_met lt "$g_ms" 50 "shift set" "$g_ms" "socat" "$s_ms") |"
   fi
-  echo "| failed changes in those runs | $g_fail | $p_fail | — | 0 | $([ "$g_fail" = 0 ] && echo yes || echo no) |"
-  echo "| failed requests under wrk -t2 -c16 while moving green 0→1→25→100→25→1→… | $g_failed of $g_req ($g_shifts shifts) | $p_failed of $p_req ($p_shifts shifts) | — | 0 | $([ "$g_failed" = 0 ] && echo yes || echo no) |"
-  echo "| peak memory of one change | ${rss} KiB | ${peer_rss} KiB | $(ratio "$rss" "$peer_rss") | — | — |"
+  echo "| failed changes in those runs | $g_fail | $p_fail | — | 0 | $changes |"
+  echo "| failed requests under wrk -t2 -c16 while moving green 0→1→25→100→25→1→… | $(wrk_cell "$g_failed" "$g_req" "$g_shifts" "$g_sfails") | $(wrk_cell "$p_failed" "$p_req" "$p_shifts" "$p_sfails") | — | 0 | $hitless |"
+  echo "| peak memory of one change | $(with_unit "$rss" KiB) | $(with_unit "$peer_rss" KiB) | $(ratio "$rss" "$peer_rss") | — | — |"
   echo
   [ -z "$have_socat" ] && echo "socat is not installed here, so the bash /dev/tcp script is the only peer." && echo
 } >docs/bench/shift.md
