@@ -104,6 +104,9 @@ shift_to() {
   rc=$?
   case $rc in
     0) ;;
+    # Applied and read back; something after it failed (the HAProxy state
+    # file was not saved): traffic is where it was asked to be.
+    1) log "shift to $GREEN=$pct%: applied and read back, with a warning (see shift-$GREEN-$pct.json)" ;;
     2) rollback "shift to $GREEN=$pct% failed" ;;
     *) rollback "shift to $GREEN=$pct% left the split unknown (exit $rc)" ;;
   esac

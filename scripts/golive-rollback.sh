@@ -82,6 +82,8 @@ notify "rollback initiated: $ROLLBACK_REASON"
 rc=$?
 case $rc in
   0) log "traffic: $BLUE=100, applied and read back" ;;
+  1) log "traffic: $BLUE=100, applied and read back; something after it failed (see $EVIDENCE_DIR/rollback-shift.json)"
+     minor_failed=1 ;;
   2) fail 2 "traffic: shift to $BLUE=100 failed, the previous split is kept" ;;
   *) fail 3 "traffic: shift left the split unknown (exit $rc)" ;;
 esac

@@ -9,7 +9,7 @@ use clap::{Parser, ValueEnum};
 use golive_core::Error;
 use golive_core::cli::CommonArgs;
 use golive_core::output::Format;
-use golive_core::units::{parse_duration, parse_percent};
+use golive_core::units::{parse_duration, parse_percent, parse_timeout};
 use hickory_proto::rr::{Name, RecordType};
 
 use crate::answer::Expected;
@@ -175,7 +175,7 @@ pub struct Cli {
     pub interval: Duration,
 
     /// Deadline for the whole run; exit 2 when the quorum does not match by then.
-    #[arg(long, value_name = "DUR", value_parser = parse_duration, default_value = "5m", env = "DNS_WATCH_TIMEOUT")]
+    #[arg(long, value_name = "DUR", value_parser = parse_timeout, default_value = "5m", env = "DNS_WATCH_TIMEOUT")]
     pub timeout: Duration,
 
     /// How long one query waits for its answer (UDP resends included).

@@ -38,23 +38,25 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
-    let cli: Cli = match golive_core::cli::parse(TOOL, args) {
-        Ok(c) => c,
-        Err(code) => return code,
-    };
-    cli.common.init_log(TOOL);
-    let cfg = match cli.into_config() {
-        Ok(c) => c,
-        Err(e) => return e.report(TOOL),
-    };
-    let run = Run::start(TOOL, env!("CARGO_PKG_VERSION"));
-    match execute(&run, &cfg) {
-        Ok(status) => status.into(),
-        Err(e) => {
-            emit_failure(&run, &cfg, &e);
-            e.report(TOOL)
+    golive_core::runner::main(TOOL, || {
+        let cli: Cli = match golive_core::cli::parse(TOOL, args) {
+            Ok(c) => c,
+            Err(code) => return code,
+        };
+        cli.common.init_log(TOOL);
+        let cfg = match cli.into_config() {
+            Ok(c) => c,
+            Err(e) => return e.report(TOOL),
+        };
+        let run = Run::start(TOOL, env!("CARGO_PKG_VERSION"));
+        match execute(&run, &cfg) {
+            Ok(status) => status.into(),
+            Err(e) => {
+                emit_failure(&run, &cfg, &e);
+                e.report(TOOL)
+            }
         }
-    }
+    })
 }
 
 fn execute(run: &Run, cfg: &Config) -> Result<Status, Error> {

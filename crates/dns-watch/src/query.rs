@@ -159,9 +159,24 @@ async fn one(mut ask: Ask, permits: Arc<Semaphore>, until: Option<Instant>) -> O
     // A hard stop a little after the query's own timeout, whatever happens
     // inside (TCP connect): the deadline is a promise.
     let guard = ask.timeout + Duration::from_millis(20);
-    let result = match tokio::time::timeout(guard, exchange(&ask, start)).await {
-        Ok(r) => r,
-        Err(_) => Err(timeout_failure(ask.timeout)),
+    // A caught signal ends the query at once (the contract's one second).
+    let stop = async {
+        while golive_core::signals::received().is_none() {
+            tokio::time::sleep(golive_core::signals::POLL).await;
+        }
+    };
+    let result = tokio::select! {
+        r = tokio::time::timeout(guard, exchange(&ask, start)) => match r {
+            Ok(r) => r,
+            Err(_) => Err(timeout_failure(ask.timeout)),
+        },
+        () = stop => Err(Failure {
+            message: format!(
+                "not answered: stopped by {}",
+                golive_core::signals::received().unwrap_or("a signal")
+            ),
+            timed_out: false,
+        }),
     };
     Outcome {
         result,

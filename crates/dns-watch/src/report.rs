@@ -176,6 +176,7 @@ pub fn summary_message(cfg: &Config, fin: &Final) -> String {
         }
         End::Quorum if lag.is_empty() => format!("{counts} after {} round(s)", r.number),
         End::Quorum => format!("{counts} after {} round(s); still lagging: {lag}", r.number),
+        End::Interrupted(sig) => format!("stopped by {sig} after {} round(s): {counts}", r.number),
         _ if r.answered == 0 => format!("no server answered ({} asked)", r.total),
         End::Once => format!("{counts}; lagging: {lag}"),
         End::Deadline => format!(
@@ -273,6 +274,9 @@ pub fn summary(run: &Run, cfg: &Config, ctx: &Context, fin: &Final) -> Value {
     }
     f.insert("warnings".into(), json!(warnings));
     f.insert("message".into(), json!(summary_message(cfg, fin)));
+    if let End::Interrupted(sig) = fin.end {
+        f.insert("interrupted".into(), json!(sig));
+    }
     f.insert(
         "servers".into(),
         Value::Array(r.checks.iter().map(|c| check_item(cfg, c)).collect()),

@@ -112,6 +112,8 @@ pub enum End {
     Once,
     /// An answer's TTL is above `--max-ttl`.
     TtlTooHigh,
+    /// SIGINT, SIGTERM or SIGHUP (the name): the summary so far, exit 3.
+    Interrupted(&'static str),
 }
 
 /// A warning that the name answered NXDOMAIN/NODATA before it matched.
@@ -199,10 +201,17 @@ impl<'a> Watch<'a> {
         let mut prev: Option<Round> = None;
         let mut negative: Option<NegativeCaching> = None;
         let mut number = 0;
+        golive_core::signals::catch();
         loop {
             number += 1;
             let started = Instant::now();
             let mut round = self.round(number, &deadline);
+            if let Some(sig) = golive_core::signals::received() {
+                // The round was cut short: the last whole one is the evidence.
+                let mut last = prev.unwrap_or(round);
+                self.evaluate(&mut last);
+                return self.finish(End::Interrupted(sig), last, negative);
+            }
             if let Some(p) = &prev {
                 // A query the deadline cut short says nothing about the
                 // server: keep its previous evidence.
@@ -246,7 +255,10 @@ impl<'a> Watch<'a> {
                 let left = deadline.remaining().unwrap_or(Duration::MAX);
                 on_event(Event::Tick(left));
                 let step = (next - now).min(left).min(Duration::from_secs(1));
-                std::thread::sleep(step);
+                if !golive_core::signals::sleep(step) {
+                    let sig = golive_core::signals::received().unwrap_or("a signal");
+                    return self.finish(End::Interrupted(sig), round, negative);
+                }
             }
             if deadline.expired() {
                 return self.finish(End::Deadline, round, negative);
@@ -259,6 +271,7 @@ impl<'a> Watch<'a> {
         let status = match end {
             End::Quorum => Status::Ok,
             End::TtlTooHigh => Status::Critical,
+            End::Interrupted(_) => Status::Unknown,
             End::Deadline | End::Once if last.answered == 0 => Status::Unknown,
             End::Deadline | End::Once => Status::Critical,
         };

@@ -1,7 +1,9 @@
 //! Running external commands (nginx's test and reload, exec templates,
 //! gates, a rollback's steps): no stdin, output captured with a bounded
 //! tail, each in its own process group, killed whole when its deadline
-//! passes or a caught signal arrives ([`crate::signals`]).
+//! passes. [`run`] lets a command finish whatever signal arrives (a change
+//! in flight, a restore); [`run_interruptible`] also stops it when a caught
+//! signal arrives ([`crate::signals`]): a gate, a wait, a check.
 
 use std::io::Read;
 use std::os::unix::process::CommandExt;
@@ -68,13 +70,32 @@ impl Finished {
     }
 }
 
-/// Run `argv` with extra environment `env` until it exits, `timeout`
-/// passes (the whole process group is killed) or a caught signal arrives
-/// (likewise). `Err` when it could not be started.
+/// Run `argv` with extra environment `env` until it exits or `timeout`
+/// passes (the whole process group is killed). `Err` when it could not be
+/// started.
 pub fn run(
     argv: &[String],
     env: &[(String, String)],
     timeout: Duration,
+) -> Result<Finished, String> {
+    spawn_and_wait(argv, env, timeout, false)
+}
+
+/// [`run`], and also stop the command (its whole group) when a caught
+/// signal arrives; [`Finished::interrupted`] names it.
+pub fn run_interruptible(
+    argv: &[String],
+    env: &[(String, String)],
+    timeout: Duration,
+) -> Result<Finished, String> {
+    spawn_and_wait(argv, env, timeout, true)
+}
+
+fn spawn_and_wait(
+    argv: &[String],
+    env: &[(String, String)],
+    timeout: Duration,
+    interruptible: bool,
 ) -> Result<Finished, String> {
     let (prog, args) = argv.split_first().ok_or("empty command")?;
     let mut cmd = Command::new(prog);
@@ -100,7 +121,7 @@ pub fn run(
             Ok(None) => {}
             Err(_) => break None,
         }
-        let stop = crate::signals::received();
+        let stop = interruptible.then(crate::signals::received).flatten();
         if stop.is_some() || deadline.expired() {
             interrupted = stop;
             timed_out = stop.is_none();

@@ -2,8 +2,10 @@
 //! rules hold everywhere:
 //!
 //! - a panic (a bug) prints one scrubbed line, `tool: internal error: …`,
-//!   on stderr and exits 3 (UNKNOWN: the tool could not see its evidence) —
-//!   never Rust's 101, which no monitoring system knows;
+//!   on stderr, never Rust's multi-line message; on a worker thread the tool
+//!   reports that item as UNKNOWN and goes on, and a panic that reaches the
+//!   top exits 3 (UNKNOWN: the tool could not see its evidence) — never
+//!   Rust's 101, which no monitoring system knows;
 //! - a closed stdout (`probe … | head -1`) is success: every writer in
 //!   [`crate::output`] ignores a broken pipe;
 //! - long-running modes catch SIGINT/SIGTERM/SIGHUP with [`crate::signals`].

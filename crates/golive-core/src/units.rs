@@ -22,6 +22,52 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     humantime::parse_duration(t).map_err(|e| format!("invalid duration '{t}': {e}"))
 }
 
+/// The longest `--timeout` any tool takes: beyond a week it is a typo, not a
+/// plan (and a deadline that far cannot be sent to a server).
+pub const MAX_TIMEOUT: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// A `--timeout`: a [`parse_duration`] above zero and at most
+/// [`MAX_TIMEOUT`].
+pub fn parse_timeout(s: &str) -> Result<Duration, String> {
+    let d = parse_duration(s)?;
+    if d.is_zero() {
+        return Err(format!("timeout '{}' must be above zero", s.trim()));
+    }
+    if d > MAX_TIMEOUT {
+        return Err(format!(
+            "timeout '{}' is longer than the 7d any tool waits",
+            s.trim()
+        ));
+    }
+    Ok(d)
+}
+
+/// Check the port of a URL (`scheme://[user@]host[:port]/…`): when given it
+/// must be a number from 1 to 65535. `Err` says what is wrong, naming the
+/// URL as it may be shown (password masked).
+pub fn check_url_port(url: &str) -> Result<(), String> {
+    let Some((_, rest)) = url.split_once("://") else {
+        return Ok(());
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let hostport = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let port = if let Some(v6) = hostport.strip_prefix('[') {
+        v6.split_once(']').and_then(|(_, p)| p.strip_prefix(':'))
+    } else {
+        hostport.rsplit_once(':').map(|(_, p)| p)
+    };
+    match port {
+        None | Some("") => Ok(()),
+        Some(p) => match p.parse::<u32>() {
+            Ok(n) if (1..=65535).contains(&n) => Ok(()),
+            _ => Err(format!(
+                "{}: port {p} is not a number from 1 to 65535",
+                crate::redact::url(url)
+            )),
+        },
+    }
+}
+
 /// A percentage: `25` or `25%` (decimals allowed), between 0 and 100.
 pub fn parse_percent(s: &str) -> Result<f64, String> {
     let t = s.trim();
@@ -187,6 +233,40 @@ pub fn de_opt_size<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Er
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn timeouts_are_bounded() {
+        assert_eq!(parse_timeout("30s"), Ok(Duration::from_secs(30)));
+        assert!(parse_timeout("0s").is_err());
+        assert!(parse_timeout("99999999999d").unwrap_err().contains("7d"));
+        assert!(parse_timeout("7d").is_ok());
+    }
+
+    #[test]
+    fn url_ports_are_checked() {
+        for ok in [
+            "http://h/",
+            "http://h:1/x",
+            "https://u:p@[::1]:65535",
+            "http://h:",
+            "h:99999",
+        ] {
+            assert!(check_url_port(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "http://127.0.0.1:99999/",
+            "http://h:0",
+            "http://[::1]:65536/",
+            "http://h:8o/",
+        ] {
+            assert!(check_url_port(bad).is_err(), "{bad}");
+        }
+        assert!(
+            check_url_port("http://u:sec-pw@h:70000/")
+                .unwrap_err()
+                .contains("u:***@h")
+        );
+    }
 
     #[test]
     fn durations_as_typed() {

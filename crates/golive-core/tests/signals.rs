@@ -18,7 +18,7 @@ fn a_caught_signal_ends_a_sleep_and_a_running_command() {
     let argv: Vec<String> = ["sh", "-c", "sleep 30 & sleep 30"]
         .map(String::from)
         .to_vec();
-    let f = process::run(&argv, &[], Duration::from_secs(60)).unwrap();
+    let f = process::run_interruptible(&argv, &[], Duration::from_secs(60)).unwrap();
     t.join().unwrap();
     assert_eq!(f.interrupted, Some("SIGTERM"));
     assert!(!f.timed_out && f.code.is_none());
@@ -30,4 +30,12 @@ fn a_caught_signal_ends_a_sleep_and_a_running_command() {
     );
     assert_eq!(signals::received(), Some("SIGTERM"));
     assert!(!signals::sleep(Duration::from_secs(30)));
+    // Clean-up after a signal (a restore) runs to its end.
+    let f = process::run(
+        &["sh".into(), "-c".into(), "sleep 0.2; exit 4".into()],
+        &[],
+        Duration::from_secs(5),
+    )
+    .unwrap();
+    assert_eq!(f.code, Some(4));
 }

@@ -10,7 +10,7 @@ use std::time::{Duration, SystemTime};
 use clap::{Args, CommandFactory, Parser, Subcommand, parser::ValueSource};
 use golive_core::cli::CommonArgs;
 use golive_core::output::Format;
-use golive_core::units::{parse_duration, parse_instant};
+use golive_core::units::{parse_duration, parse_instant, parse_timeout};
 use golive_core::{Error, redact};
 
 use crate::condition::Threshold;
@@ -104,7 +104,7 @@ struct SourceArgs {
     #[arg(long, env = "METRIC_GATE_STEP", value_name = "DUR", value_parser = parse_duration)]
     step: Option<Duration>,
     /// Give up after this long (a whole check; each round of a watch).
-    #[arg(long, env = "METRIC_GATE_TIMEOUT", value_name = "DUR", default_value = "10s", value_parser = parse_duration)]
+    #[arg(long, env = "METRIC_GATE_TIMEOUT", value_name = "DUR", default_value = "10s", value_parser = parse_timeout)]
     timeout: Duration,
     /// Do not verify Prometheus's TLS certificate.
     #[arg(long)]
@@ -212,9 +212,6 @@ fn build(cli: Cli, format_given: bool) -> Result<Config, Error> {
             (w.src, w.at, Some(wc))
         }
     };
-    if src.timeout.is_zero() {
-        return Err(Error::usage("--timeout must be above zero (see --help)"));
-    }
     let over = Overrides { step: src.step };
     let (rules, file_source) = match (&src.rules, &src.query) {
         (Some(path), None) => {
@@ -255,6 +252,8 @@ fn build(cli: Cli, format_given: bool) -> Result<Config, Error> {
         .ok_or_else(|| {
             Error::usage("no Prometheus URL: give --prometheus URL, METRIC_GATE_PROMETHEUS or [prometheus] url in the rules file (see --help)")
         })?;
+    golive_core::units::check_url_port(&url)
+        .map_err(|e| Error::usage(format!("{e} (see --help)")))?;
     let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
     let endpoint = Endpoint {
         url,

@@ -484,15 +484,17 @@ impl Frame<'_> {
                 ("warn", &warn, rule.warn_for),
             ] {
                 if let Some((th, l)) = lvl
-                    && l.held > 0 && !l.all {
-                        m.push_str(&format!(
-                            "; {name} {th} held at {} of {} points, not for the whole {}",
-                            l.held,
-                            l.of,
-                            human_duration(w)
-                        ));
-                        break;
-                    }
+                    && l.held > 0
+                    && !l.all
+                {
+                    m.push_str(&format!(
+                        "; {name} {th} held at {} of {} points, not for the whole {}",
+                        l.held,
+                        l.of,
+                        human_duration(w)
+                    ));
+                    break;
+                }
             }
             if let Some(b) = now_base.filter(|b| needs_base && b.is_finite()) {
                 m.push_str(&format!("; {}", base_text(b)));

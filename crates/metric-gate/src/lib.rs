@@ -45,20 +45,22 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
-    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
-    let run = Run::start(TOOL, env!("CARGO_PKG_VERSION"));
-    let cfg = match cli::config(args) {
-        Ok(c) => c,
-        Err(code) => return code,
-    };
-    let client = match Client::new(&cfg.endpoint, cfg.timeout) {
-        Ok(c) => c,
-        Err(e) => return Error::usage(format!("{e} (see --help)")).report(TOOL),
-    };
-    match &cfg.watch {
-        Some(w) => watch::watch(&run, &cfg, w, &client),
-        None => check(&run, &cfg, &client),
-    }
+    golive_core::runner::main(TOOL, || {
+        let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+        let run = Run::start(TOOL, env!("CARGO_PKG_VERSION"));
+        let cfg = match cli::config(args) {
+            Ok(c) => c,
+            Err(code) => return code,
+        };
+        let client = match Client::new(&cfg.endpoint, cfg.timeout) {
+            Ok(c) => c,
+            Err(e) => return Error::usage(format!("{e} (see --help)")).report(TOOL),
+        };
+        match &cfg.watch {
+            Some(w) => watch::watch(&run, &cfg, w, &client),
+            None => check(&run, &cfg, &client),
+        }
+    })
 }
 
 /// Judge every rule at `at_ms`, concurrently, in rule order.

@@ -332,9 +332,10 @@ fn build(r: RuleFile, d: &DefaultsFile, over: &Overrides) -> Result<Rule, (Strin
         ));
     }
     if let Some(f) = r.baseline_floor
-        && (!f.is_finite() || f < 0.0) {
-            return fail(format!("rule `{}`: `baseline_floor` must be ≥ 0", r.name));
-        }
+        && (!f.is_finite() || f < 0.0)
+    {
+        return fail(format!("rule `{}`: `baseline_floor` must be ≥ 0", r.name));
+    }
     let on_error = r.on_error.or(d.on_error).unwrap_or_default();
     if on_error == Fallback::Ok {
         return fail(format!(

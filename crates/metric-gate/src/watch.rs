@@ -10,12 +10,17 @@
 //! saw nothing — and lists the warnings it saw.
 //!
 //! With `--at`, the rounds replay history from that instant without waiting.
+//!
+//! SIGINT, SIGTERM or SIGHUP end the watch within a second, even in the
+//! middle of a round: the summary so far is printed (`ended: interrupted`,
+//! `interrupted: "SIGTERM"`) and the exit is 3 — the watch did not see its
+//! whole window, so it cannot say continue.
 
 use std::process::ExitCode;
 use std::time::{Duration, Instant, SystemTime};
 
 use golive_core::output::{self, Format};
-use golive_core::{Deadline, Run, Status, item, log};
+use golive_core::{Deadline, Run, Status, item, log, signals};
 use serde_json::{Map, Value, json};
 
 use crate::cli::{Config, WatchConfig};
@@ -35,11 +40,14 @@ enum Ended {
     Critical,
     ConsecutiveWarnings,
     ConsecutiveUnknown,
+    /// SIGINT, SIGTERM or SIGHUP: the summary so far, exit 3.
+    Interrupted(&'static str),
 }
 
 impl Ended {
     fn as_str(self) -> &'static str {
         match self {
+            Ended::Interrupted(_) => "interrupted",
             Ended::WindowEnd => "window_end",
             Ended::Critical => "critical",
             Ended::ConsecutiveWarnings => "consecutive_warnings",
@@ -73,6 +81,7 @@ pub fn watch(run: &Run, cfg: &Config, w: &WatchConfig, client: &Client) -> ExitC
     let mut prom_warnings: Vec<String> = Vec::new();
     let mut last: Vec<RuleResult> = Vec::new();
     let mut last_status = Status::Unknown;
+    signals::catch();
     let ended = loop {
         if slot > last_slot {
             break Ended::WindowEnd;
@@ -80,17 +89,22 @@ pub fn watch(run: &Run, cfg: &Config, w: &WatchConfig, client: &Client) -> ExitC
         let offset = Duration::from_millis(slot * interval_ms);
         if replay_from.is_none() {
             let now = t0.elapsed();
-            if now < offset {
-                std::thread::sleep(offset - now);
+            if now < offset && !signals::sleep(offset - now) {
+                break Ended::Interrupted(signals::received().unwrap_or("a signal"));
             }
         }
-        round += 1;
+        if let Some(sig) = signals::received() {
+            break Ended::Interrupted(sig);
+        }
         let at_ms = match replay_from {
             Some(start) => start + offset.as_millis() as i64,
             None => ms_of(SystemTime::now()),
         };
         let deadline = Deadline::after(cfg.timeout);
-        let results = crate::evaluate_all(&cfg.rules, client, at_ms, &deadline);
+        let Some(results) = round_unless_signalled(cfg, client, at_ms, deadline) else {
+            break Ended::Interrupted(signals::received().unwrap_or("a signal"));
+        };
+        round += 1;
         if progress {
             eprint!("\r\x1b[K");
         }
@@ -216,6 +230,12 @@ pub fn watch(run: &Run, cfg: &Config, w: &WatchConfig, client: &Client) -> ExitC
         eprint!("\r\x1b[K");
     }
     let status = match ended {
+        Ended::Interrupted(sig) => {
+            log::warn(&format!(
+                "stopped by {sig} after {round} round(s): the window was not watched to its end"
+            ));
+            Status::Unknown
+        }
         Ended::Critical => Status::Critical,
         Ended::ConsecutiveWarnings => Status::Warning,
         Ended::ConsecutiveUnknown => Status::Unknown,
@@ -239,6 +259,9 @@ pub fn watch(run: &Run, cfg: &Config, w: &WatchConfig, client: &Client) -> ExitC
     f.insert("mode".into(), json!("watch"));
     f.insert("decision".into(), json!(report::decision(status)));
     f.insert("ended".into(), json!(ended.as_str()));
+    if let Ended::Interrupted(sig) = ended {
+        f.insert("interrupted".into(), json!(sig));
+    }
     f.insert("prometheus".into(), json!(client.shown_url()));
     f.insert("rounds".into(), json!(round));
     f.insert("interval_s".into(), json!(w.interval.as_secs_f64()));
@@ -282,6 +305,30 @@ pub fn watch(run: &Run, cfg: &Config, w: &WatchConfig, client: &Client) -> ExitC
         Format::Csv => {}
     }
     status.into()
+}
+
+/// One round's results, or `None` when a caught signal arrived first: the
+/// round runs on its own thread so a slow Prometheus never holds a signal
+/// past the second the contract allows (an abandoned round ends with the
+/// process).
+fn round_unless_signalled(
+    cfg: &Config,
+    client: &Client,
+    at_ms: i64,
+    deadline: Deadline,
+) -> Option<Vec<RuleResult>> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let (rules, client) = (cfg.rules.clone(), client.clone());
+    std::thread::spawn(move || {
+        let _ = tx.send(crate::evaluate_all(&rules, &client, at_ms, &deadline));
+    });
+    loop {
+        match rx.recv_timeout(signals::POLL) {
+            Ok(results) => return Some(results),
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) if signals::received().is_none() => {}
+            Err(_) => return None,
+        }
+    }
 }
 
 /// A rule's result in a round event: name, status, message, value, worst series.

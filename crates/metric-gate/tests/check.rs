@@ -3,6 +3,8 @@
 
 mod common;
 
+use std::time::Duration;
+
 use common::*;
 
 fn rule_of(doc: &serde_json::Value) -> &serde_json::Value {
@@ -435,5 +437,46 @@ critical = "< 0"
         r.stdout.contains("metric_gate_exit_code 1\n"),
         "{}",
         r.stdout
+    );
+
+    // Concurrently: forty rules against an endpoint that takes 200 ms to
+    // answer every query. One after another that is 8 s; at most 32 at a
+    // time (the documented cap), two waves of 200 ms. By metric-gate's own
+    // clock: well under a quarter of 8 s, and no less than the two waves.
+    let (n, at_once, delay) = (40u32, 32u32, Duration::from_millis(200));
+    let slow = testkit::SlowHttp::start(delay);
+    let mut text = String::new();
+    for i in 0..n {
+        text.push_str(&format!(
+            "[[rule]]\nname = \"r{i:02}\"\nquery = \"up\"\ncritical = \"< 1\"\n\n"
+        ));
+    }
+    let (_d, path) = rules_file(&text);
+    let r = Cli::new(BIN)
+        .args(["check", "--prometheus", &slow.url(), "--rules", &path])
+        .args(["--timeout", "30s"])
+        .run();
+    r.assert_code(3);
+    let doc = r.assert_envelope("metric-gate");
+    assert_eq!(doc["counts"]["unknown"], n, "{doc}");
+    for rule in doc["rules"].as_array().unwrap() {
+        // Each was asked and answered (no timeout): the endpoint's JSON is
+        // not a Prometheus answer.
+        assert!(
+            rule["message"]
+                .as_str()
+                .unwrap()
+                .contains("without \"status\": \"success\""),
+            "{rule}"
+        );
+    }
+    let took = tool_time(&doc);
+    assert!(
+        took < delay * n / 4,
+        "{n} rules of {delay:?} each took {took:?}: not judged concurrently"
+    );
+    assert!(
+        took >= delay * n.div_ceil(at_once),
+        "{n} rules of {delay:?} each took {took:?}: more than {at_once} at once"
     );
 }

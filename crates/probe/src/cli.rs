@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use golive_core::cli::CommonArgs;
-use golive_core::units::{parse_duration, parse_percent, parse_size};
+use golive_core::units::{parse_duration, parse_percent, parse_size, parse_timeout};
 use golive_core::{Error, redact};
 
 use crate::check::Spec;
@@ -55,7 +55,7 @@ pub struct Cli {
 #[derive(Debug, Clone, Args)]
 pub struct TimingArgs {
     /// Limit for one attempt [default: 10s].
-    #[arg(long, global = true, env = "PROBE_TIMEOUT", value_name = "DUR", value_parser = parse_duration)]
+    #[arg(long, global = true, env = "PROBE_TIMEOUT", value_name = "DUR", value_parser = parse_timeout)]
     pub timeout: Option<Duration>,
     /// Try again this many times after a failure.
     #[arg(long, global = true, env = "PROBE_RETRIES", value_name = "N")]
@@ -273,12 +273,13 @@ pub fn headers(raw: &[String]) -> Result<Vec<(String, String)>, String> {
         if let Some(path) = h.strip_prefix('@') {
             let text = std::fs::read_to_string(path)
                 .map_err(|e| format!("--header @{path}: cannot read: {e}"))?;
-            for line in text
+            for (n, line) in text
                 .lines()
                 .map(str::trim)
-                .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                .enumerate()
+                .filter(|(_, l)| !l.is_empty() && !l.starts_with('#'))
             {
-                out.push(parse_header(line)?);
+                out.push(parse_header(line).map_err(|e| format!("{path}:{}: {e}", n + 1))?);
             }
         } else {
             out.push(parse_header(h)?);

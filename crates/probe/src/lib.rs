@@ -32,17 +32,19 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
-    let run = golive_core::Run::start(TOOL, env!("CARGO_PKG_VERSION"));
-    let parsed = match golive_core::cli::parse::<cli::Cli, _, _>(TOOL, args) {
-        Ok(c) => c,
-        Err(code) => return code,
-    };
-    parsed.common.init_log(TOOL);
-    let plan = match cli::plan(parsed) {
-        Ok(p) => p,
-        Err(e) => return e.report(TOOL),
-    };
-    let results = runner::run_plan(&run, &plan);
-    let status = report::print(&run, &plan, &results);
-    ExitCode::from(status.exit_code())
+    golive_core::runner::main(TOOL, || {
+        let run = golive_core::Run::start(TOOL, env!("CARGO_PKG_VERSION"));
+        let parsed = match golive_core::cli::parse::<cli::Cli, _, _>(TOOL, args) {
+            Ok(c) => c,
+            Err(code) => return code,
+        };
+        parsed.common.init_log(TOOL);
+        let plan = match cli::plan(parsed) {
+            Ok(p) => p,
+            Err(e) => return e.report(TOOL),
+        };
+        let results = runner::run_plan(&run, &plan);
+        let status = report::print(&run, &plan, &results);
+        ExitCode::from(status.exit_code())
+    })
 }

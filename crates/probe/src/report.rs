@@ -61,6 +61,9 @@ pub fn summary(run: &Run, plan: &Plan, results: &[CheckResult]) -> (Status, Valu
     };
     fields.insert("failing".into(), json!(names(&|s| s >= Status::Unknown)));
     fields.insert("degraded".into(), json!(names(&|s| s == Status::Warning)));
+    if let Some(sig) = golive_core::signals::received() {
+        fields.insert("interrupted".into(), json!(sig));
+    }
     fields.insert(
         "checks".into(),
         Value::Array(results.iter().map(item_json).collect()),

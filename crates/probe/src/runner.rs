@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
 use golive_core::output::Format;
-use golive_core::{Deadline, Run, Status, output};
+use golive_core::{Deadline, Run, Status, output, signals};
 use serde_json::{Map, Value, json};
 
 use crate::outcome::{Outcome, ms};
@@ -35,6 +35,15 @@ pub struct CheckResult {
 /// once) and return their results in plan order. With `--format ndjson`
 /// each attempt is printed as an event as it ends.
 pub fn run_plan(run: &Run, plan: &Plan) -> Vec<CheckResult> {
+    // Retrying and waiting are long-running modes: a signal ends them with
+    // the summary so far instead of killing the process mid-report.
+    if plan
+        .checks
+        .iter()
+        .any(|c| c.timing.wait.is_some() || c.timing.retries.is_some_and(|r| r > 0))
+    {
+        signals::catch();
+    }
     let stream = plan.format == Format::Ndjson;
     let on_attempt = |check: &Check, attempt: u32, o: &Outcome| {
         if stream {
@@ -132,7 +141,21 @@ pub fn run_check(
             };
         }
         let pause = deadline.cap(t.interval);
-        std::thread::sleep(pause);
+        if !signals::sleep(pause) {
+            let sig = signals::received().unwrap_or("a signal");
+            let mut outcome = outcome;
+            outcome.message = format!(
+                "{}; stopped by {sig} before attempt {}",
+                outcome.message,
+                attempt + 1
+            );
+            return CheckResult {
+                check,
+                outcome,
+                attempts: attempt,
+                duration: started.elapsed(),
+            };
+        }
         if deadline.expired() {
             return CheckResult {
                 check,
@@ -160,12 +183,25 @@ fn attempt_once(check: &Arc<Check>, limit: Duration) -> Outcome {
     }
     // The check's own socket timeouts fire at `limit`; this is the backstop.
     let grace = (limit / 40).min(Duration::from_millis(100));
-    let mut o = match rx.recv_timeout(limit + grace) {
-        Ok(o) => o,
-        Err(mpsc::RecvTimeoutError::Timeout) => timed_out(limit),
+    let backstop = Deadline::after(limit.saturating_add(grace));
+    let answer = loop {
+        match rx.recv_timeout(backstop.cap(signals::POLL)) {
+            Err(mpsc::RecvTimeoutError::Timeout) if !backstop.expired() => {
+                if let Some(sig) = signals::received() {
+                    break Err(sig);
+                }
+            }
+            other => break Ok(other),
+        }
+    };
+    let mut o = match answer {
+        Err(sig) => Outcome::unknown(format!("stopped by {sig} before the check answered"))
+            .with("error", "interrupted"),
+        Ok(Ok(o)) => o,
+        Ok(Err(mpsc::RecvTimeoutError::Timeout)) => timed_out(limit),
         // The check's thread ended without a result (it panicked): it could
         // not run, which is not the server failing to answer.
-        Err(mpsc::RecvTimeoutError::Disconnected) => {
+        Ok(Err(mpsc::RecvTimeoutError::Disconnected)) => {
             Outcome::unknown("the check stopped without a result (an internal error, see stderr)")
                 .with("error", "internal")
         }

@@ -13,7 +13,7 @@ use clap::{Args, Parser, Subcommand};
 use golive_core::Error;
 use golive_core::cli::CommonArgs;
 use golive_core::output::Format;
-use golive_core::units::{de_opt_duration, parse_duration, parse_percent};
+use golive_core::units::{de_opt_duration, parse_duration, parse_percent, parse_timeout};
 use serde::Deserialize;
 
 use crate::backend::Backend;
@@ -111,7 +111,7 @@ struct TargetArgs {
     #[arg(long, env = "SHIFT_JOURNAL", value_name = "FILE")]
     journal: Option<PathBuf>,
     /// Budget for each apply-and-verify (and for reading) [default: 10s].
-    #[arg(long, env = "SHIFT_TIMEOUT", value_name = "DURATION", value_parser = parse_duration)]
+    #[arg(long, env = "SHIFT_TIMEOUT", value_name = "DURATION", value_parser = parse_timeout)]
     timeout: Option<Duration>,
 }
 
@@ -162,7 +162,7 @@ struct SetArgs {
     #[arg(long, value_name = "CMD", requires = "step")]
     gate: Option<String>,
     /// Longest a gate may run before it counts as failed.
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "5m")]
+    #[arg(long, value_name = "DURATION", value_parser = parse_timeout, default_value = "5m")]
     gate_timeout: Duration,
 }
 
@@ -443,14 +443,16 @@ fn load_file(path: &Path) -> Result<FileConfig, Error> {
         }
         if let Some(s) = h.socket.as_mut()
             && let Ok(Address::Unix(p)) = Address::parse(s)
-                && p.is_relative() {
-                    *s = base.join(p).display().to_string();
-                }
+            && p.is_relative()
+        {
+            *s = base.join(p).display().to_string();
+        }
     }
     if let Some(n) = f.nginx.as_mut()
-        && let Some(u) = n.upstream_file.as_mut() {
-            fix(u);
-        }
+        && let Some(u) = n.upstream_file.as_mut()
+    {
+        fix(u);
+    }
     let kinds = [f.haproxy.is_some(), f.nginx.is_some(), f.exec.is_some()];
     if kinds.iter().filter(|k| **k).count() > 1 {
         return Err(Error::Config {

@@ -29,7 +29,7 @@ pub fn display(argv: &[String]) -> String {
     golive_core::redact::command_line(argv)
 }
 
-pub use golive_core::process::{Finished, run};
+pub use golive_core::process::{Finished, run, run_interruptible};
 
 #[cfg(test)]
 mod tests {

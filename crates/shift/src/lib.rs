@@ -43,54 +43,56 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
-    let (config, _common) = match cli::parse(args) {
-        Ok(c) => c,
-        Err(code) => return code,
-    };
-    let run = Run::start("shift", env!("CARGO_PKG_VERSION"));
-    let format = config.format;
-    let doc = match &config.action {
-        Action::Status(t) => {
-            let doc = status::status(t, &run);
-            match format {
-                Format::Text => emit(&report::status_text(&doc)),
-                Format::Prom => emit(&status::prom(&doc)),
-                _ => emit_summary_json(format, &doc),
-            }
-            doc
-        }
-        Action::History { target, limit } => {
-            let (doc, changes) = history::history(target, *limit, &run);
-            match format {
-                Format::Text => emit(&report::history_text(&doc)),
-                Format::Ndjson => {
-                    for c in changes {
-                        let fields = c.as_object().cloned().unwrap_or_default();
-                        emit_line(&run.event("change", fields));
-                    }
-                    emit_line(&doc);
+    golive_core::runner::main("shift", || {
+        let (config, _common) = match cli::parse(args) {
+            Ok(c) => c,
+            Err(code) => return code,
+        };
+        let run = Run::start("shift", env!("CARGO_PKG_VERSION"));
+        let format = config.format;
+        let doc = match &config.action {
+            Action::Status(t) => {
+                let doc = status::status(t, &run);
+                match format {
+                    Format::Text => emit(&report::status_text(&doc)),
+                    Format::Prom => emit(&status::prom(&doc)),
+                    _ => emit_summary_json(format, &doc),
                 }
-                _ => emit_summary_json(format, &doc),
+                doc
             }
-            doc
+            Action::History { target, limit } => {
+                let (doc, changes) = history::history(target, *limit, &run);
+                match format {
+                    Format::Text => emit(&report::history_text(&doc)),
+                    Format::Ndjson => {
+                        for c in changes {
+                            let fields = c.as_object().cloned().unwrap_or_default();
+                            emit_line(&run.event("change", fields));
+                        }
+                        emit_line(&doc);
+                    }
+                    _ => emit_summary_json(format, &doc),
+                }
+                doc
+            }
+            Action::Set(plan) => {
+                let doc = ops::set(plan, &run, format);
+                print_change(format, &doc);
+                doc
+            }
+            Action::Undo(opts) => {
+                let doc = ops::undo(opts, &run, format);
+                print_change(format, &doc);
+                doc
+            }
+        };
+        let code = doc["exit_code"].as_u64().unwrap_or(3) as u8;
+        if code != 0 && format != Format::Text {
+            // One line on stderr for people watching a script run.
+            golive_core::log::warn(doc["message"].as_str().unwrap_or("failed"));
         }
-        Action::Set(plan) => {
-            let doc = ops::set(plan, &run, format);
-            print_change(format, &doc);
-            doc
-        }
-        Action::Undo(opts) => {
-            let doc = ops::undo(opts, &run, format);
-            print_change(format, &doc);
-            doc
-        }
-    };
-    let code = doc["exit_code"].as_u64().unwrap_or(3) as u8;
-    if code != 0 && format != Format::Text {
-        // One line on stderr for people watching a script run.
-        golive_core::log::warn(doc["message"].as_str().unwrap_or("failed"));
-    }
-    ExitCode::from(code)
+        ExitCode::from(code)
+    })
 }
 
 fn print_change(format: Format, doc: &Value) {

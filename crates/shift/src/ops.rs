@@ -228,14 +228,15 @@ fn execute(r: &mut Report, split: Option<&Split>, ramp: Option<&Ramp>, run: &Run
             .map(|s| exec::snapshot(&s, pools))
     };
     if let Some(s) = &start
-        && let Err(e) = preflight(backend, s) {
-            r.end(
-                "failed",
-                Status::Critical,
-                format!("{e}; nothing was changed"),
-            );
-            return;
-        }
+        && let Err(e) = preflight(backend, s)
+    {
+        r.end(
+            "failed",
+            Status::Critical,
+            format!("{e}; nothing was changed"),
+        );
+        return;
+    }
     r.start = start.clone();
 
     // 4. The steps.
@@ -292,12 +293,13 @@ fn execute(r: &mut Report, split: Option<&Split>, ramp: Option<&Ramp>, run: &Run
                 Value::Array(actions.iter().map(Action::to_json).collect()),
             );
             if i > 0
-                && let Some(g) = ramp.and_then(|rp| rp.gate.as_ref()) {
-                    step.insert(
-                        "gate".into(),
-                        json!({ "command": g, "run": "before this step" }),
-                    );
-                }
+                && let Some(g) = ramp.and_then(|rp| rp.gate.as_ref())
+            {
+                step.insert(
+                    "gate".into(),
+                    json!({ "command": g, "run": "before this step" }),
+                );
+            }
             r.steps.push(Value::Object(step));
             from = Some(pretend(backend, pools, tg));
         }
@@ -833,7 +835,7 @@ fn run_gate(
         ("SHIFT_STEP".to_string(), format!("{}/{n}", i + 1)),
     ];
     log::info(&format!("gate before step {}/{n}: {gate}", i + 1));
-    match command::run(&argv, &env, timeout) {
+    match command::run_interruptible(&argv, &env, timeout) {
         Ok(f) => {
             let ok = f.success();
             let message = if ok {

@@ -53,6 +53,13 @@ pub fn parse_spec(s: &str) -> Result<Vec<(String, f64)>, String> {
             ));
         }
         let pct = golive_core::units::parse_percent(pct)?;
+        // Splits are kept to two decimals: 0.001 would silently become 0.
+        if ((pct * 100.0).round() / 100.0 - pct).abs() > 1e-9 {
+            return Err(format!(
+                "'{name}={}': a split has two decimals at most (0.01% is the smallest share)",
+                pct
+            ));
+        }
         if out.iter().any(|(n, _)| n == name) {
             return Err(format!("pool '{name}' appears twice in the split"));
         }
@@ -309,11 +316,13 @@ pub fn hundred_weights(split: &Split) -> Vec<u32> {
     // A pool above 0% never gets weight 0 (a 0.5% canary must get some
     // traffic): its 1 comes from the largest.
     for i in 0..w.len() {
-        if w[i] == 0 && split.0[i].1 > EPSILON
-            && let Some(top) = (0..w.len()).filter(|&j| w[j] > 1).max_by_key(|&j| w[j]) {
-                w[top] -= 1;
-                w[i] = 1;
-            }
+        if w[i] == 0
+            && split.0[i].1 > EPSILON
+            && let Some(top) = (0..w.len()).filter(|&j| w[j] > 1).max_by_key(|&j| w[j])
+        {
+            w[top] -= 1;
+            w[i] = 1;
+        }
     }
     w
 }
@@ -385,6 +394,13 @@ mod tests {
         assert!(parse_spec("green").is_err());
         assert!(parse_spec("gr;een=5").is_err());
         assert!(parse_spec("green=5,green=6").is_err());
+        // Shares below what a split keeps are refused, not rounded to 0.
+        assert!(
+            parse_spec("green=0.001")
+                .unwrap_err()
+                .contains("two decimals")
+        );
+        assert_eq!(parse_spec("green=0.01").unwrap()[0].1, 0.01);
         let three = pools(&[("a", 1), ("b", 1), ("c", 1)]);
         assert!(Split::resolve(&parse_spec("a=10").unwrap(), &three).is_err());
     }

@@ -184,12 +184,13 @@ pub fn status(t: &Target, run: &Run) -> Value {
         (Some(sp), _) => {
             let mut h = format!("live split {}", sp.spec());
             if let Some(eff) = snap.and_then(|s| s.effective(pools))
-                && !eff.close_to(sp, SPLIT_TOLERANCE) {
-                    h.push_str(&format!(
-                        " by weight, {} counting only servers that are up",
-                        eff.spec()
-                    ));
-                }
+                && !eff.close_to(sp, SPLIT_TOLERANCE)
+            {
+                h.push_str(&format!(
+                    " by weight, {} counting only servers that are up",
+                    eff.spec()
+                ));
+            }
             if status == Status::Ok && expected.is_some() {
                 h.push_str(", as the journal's last change left it");
             }
@@ -226,17 +227,18 @@ pub fn status(t: &Target, run: &Run) -> Value {
         Value::Array(items(pools, snap, expected.as_ref().map(|e| &e.0))),
     );
     if let Some(s) = snap
-        && !s.others.is_empty() {
-            f.insert(
-                "other_servers".into(),
-                Value::Array(
-                    s.others
-                        .iter()
-                        .map(|o| json!({"name": o.name, "weight": o.weight, "state": o.state}))
-                        .collect(),
-                ),
-            );
-        }
+        && !s.others.is_empty()
+    {
+        f.insert(
+            "other_servers".into(),
+            Value::Array(
+                s.others
+                    .iter()
+                    .map(|o| json!({"name": o.name, "weight": o.weight, "state": o.state}))
+                    .collect(),
+            ),
+        );
+    }
     f.insert("journal".into(), journal_doc);
     run.summary(status, f)
 }
@@ -256,20 +258,21 @@ fn drifted(
     let exp_spec = crate::report::spec_of(exp_split);
     // Exact weights when the journal has them for every live pool server.
     if let (Some(w), false) = (exp_weights.as_object(), matches!(backend, Backend::Exec(_)))
-        && live.servers.iter().all(|s| w.contains_key(&s.name)) {
-            let diffs: Vec<String> = live
-                .servers
-                .iter()
-                .filter(|s| w[&s.name].as_u64() != Some(u64::from(s.weight)))
-                .map(|s| format!("{} weight {} (journal: {})", s.name, s.weight, w[&s.name]))
-                .collect();
-            return (!diffs.is_empty()).then(|| {
-                format!(
-                    "live split {live_spec} differs from the journal's {exp_spec}: {}",
-                    diffs.join(", ")
-                )
-            });
-        }
+        && live.servers.iter().all(|s| w.contains_key(&s.name))
+    {
+        let diffs: Vec<String> = live
+            .servers
+            .iter()
+            .filter(|s| w[&s.name].as_u64() != Some(u64::from(s.weight)))
+            .map(|s| format!("{} weight {} (journal: {})", s.name, s.weight, w[&s.name]))
+            .collect();
+        return (!diffs.is_empty()).then(|| {
+            format!(
+                "live split {live_spec} differs from the journal's {exp_spec}: {}",
+                diffs.join(", ")
+            )
+        });
+    }
     let exp = journal::split_of(exp_split, pools)?;
     match &live.split {
         Some(l) if l.close_to(&exp, SPLIT_TOLERANCE) => None,

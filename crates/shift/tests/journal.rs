@@ -6,51 +6,9 @@
 mod common;
 
 use std::io::Write;
-use std::path::PathBuf;
 
-use common::{BIN, journal_lines};
-use testkit::cli::Cli;
-
-struct Setup {
-    _dir: tempfile::TempDir,
-    upstream: PathBuf,
-    journal: PathBuf,
-}
-
-/// Servers whose names look like secrets (`key…`, `secrets…`) to a careless
-/// scanner, though nothing in them is one.
-const BLUE: &str = "keyvault:8443";
-const GREEN: &str = "secrets-db.internal:5432";
-
-impl Setup {
-    fn new() -> Setup {
-        let dir = testkit::temp_dir("shift-journal");
-        let upstream = dir.path().join("upstream.conf");
-        testkit::write(
-            &upstream,
-            &format!("server {BLUE} weight=1;\nserver {GREEN} down;\n"),
-        );
-        let journal = dir.path().join("shift.journal");
-        Setup {
-            _dir: dir,
-            upstream,
-            journal,
-        }
-    }
-
-    fn shift(&self, sub: &str) -> Cli {
-        Cli::new(BIN)
-            .arg(sub)
-            .args([
-                "--nginx-upstream-file",
-                &self.upstream.display().to_string(),
-            ])
-            .args(["--nginx-test-cmd", "true", "--nginx-reload-cmd", "true"])
-            .args(["--pool", &format!("blue={BLUE}")])
-            .args(["--pool", &format!("green={GREEN}")])
-            .args(["--journal", &self.journal.display().to_string()])
-    }
-}
+use common::journal_lines;
+use common::upstream::{BLUE, GREEN, Setup};
 
 #[test]
 fn server_names_that_look_like_secrets_are_journaled_and_shown_as_given() {

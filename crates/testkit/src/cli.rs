@@ -103,6 +103,25 @@ impl Cli {
             .expect("spawn binary under test")
     }
 
+    /// Start, send `sig` after `after`, and run to completion. Also returns
+    /// how long the process took to end once signalled (the contract: within
+    /// a second, with the summary so far on stdout).
+    pub fn run_signalled(self, sig: i32, after: Duration) -> (Ran, Duration) {
+        let t0 = Instant::now();
+        let child = self.spawn();
+        std::thread::sleep(after);
+        let signalled = Instant::now();
+        // SAFETY: kill(2) on the child we just started and have not reaped.
+        unsafe {
+            libc::kill(child.id() as i32, sig);
+        }
+        let out = child
+            .wait_with_output()
+            .expect("wait for binary under test");
+        let to_end = signalled.elapsed();
+        (Ran::from_output(out, t0.elapsed()), to_end)
+    }
+
     /// Run to completion.
     pub fn run(mut self) -> Ran {
         let t0 = Instant::now();

@@ -1,7 +1,28 @@
 //! Each server of the kit starts, answers, and stops on drop.
 
+use std::io::{Read, Write};
 use std::time::Duration;
 use testkit::*;
+
+/// `GET path` over HTTP/1.0 with an `X-API-Key` header, on a fresh
+/// connection: (status, body).
+fn get_with_key(port: u16, path: &str, key: &str) -> (u16, String) {
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    s.write_all(
+        format!("GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\nX-API-Key: {key}\r\n\r\n").as_bytes(),
+    )
+    .expect("send");
+    let mut buf = String::new();
+    s.read_to_string(&mut buf).expect("read");
+    let status = buf
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or_else(|| panic!("no status line in {buf:?}"));
+    let body = buf.split_once("\r\n\r\n").map(|x| x.1.to_string());
+    (status, body.unwrap_or_default())
+}
 
 #[test]
 fn postgres_starts_with_app_role_and_database() {
@@ -43,8 +64,22 @@ fn prometheus_scrapes_and_backfills() {
 #[test]
 fn nginx_health_demands_the_key() {
     let n = Nginx::health("k1");
-    let (status, _) = http_get(n.port, "/health").unwrap();
-    assert_eq!(status, 401);
+    let (status, body) = http_get(n.port, "/health").unwrap();
+    assert_eq!(
+        (status, body.as_str()),
+        (401, r#"{"status":"unauthorized"}"#)
+    );
+    let (status, body) = get_with_key(n.port, "/health", "k2");
+    assert_eq!(
+        (status, body.as_str()),
+        (401, r#"{"status":"unauthorized"}"#)
+    );
+    // The right key is let in, to the health document.
+    let (status, body) = get_with_key(n.port, "/health", "k1");
+    assert_eq!(status, 200, "{body}");
+    let doc: serde_json::Value = serde_json::from_str(&body).expect("health is JSON");
+    assert_eq!(doc["status"], "ok", "{body}");
+    assert_eq!(doc["checks"]["db"], "up", "{body}");
 }
 
 #[test]

@@ -37,9 +37,10 @@ impl FileSpec {
     ) -> Result<Self, String> {
         glob::Pattern::new(pattern).map_err(|e| format!("'{pattern}' is not a valid glob: {e}"))?;
         if let (Some(w), Some(c)) = (warn_age, max_age)
-            && w > c {
-                return Err("--warn-age is longer than --max-age".into());
-            }
+            && w > c
+        {
+            return Err("--warn-age is longer than --max-age".into());
+        }
         Ok(FileSpec {
             pattern: pattern.to_string(),
             max_age,

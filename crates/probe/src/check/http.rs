@@ -240,6 +240,16 @@ pub fn parse_header(s: &str) -> Result<(String, String), String> {
 impl HttpSpec {
     /// Check the URL and method; the rest is already parsed.
     pub fn validate(&mut self) -> Result<(), String> {
+        golive_core::units::check_url_port(&self.url)?;
+        if let (Some(w), Some(c)) = (self.max_latency, self.crit_latency)
+            && w > c
+        {
+            return Err(format!(
+                "--max-latency {} is more than --crit-latency {}: the warning would never show",
+                golive_core::units::human_duration(w),
+                golive_core::units::human_duration(c)
+            ));
+        }
         let uri: ureq::http::Uri = self
             .url
             .parse()

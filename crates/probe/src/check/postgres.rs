@@ -44,19 +44,21 @@ impl PostgresSpec {
             return Err(format!("'{display}' names no host"));
         }
         if config.get_password().is_none()
-            && let Ok(pw) = std::env::var("PGPASSWORD") {
-                golive_core::redact::register(&pw);
-                config.password(pw);
-            }
+            && let Ok(pw) = std::env::var("PGPASSWORD")
+        {
+            golive_core::redact::register(&pw);
+            config.password(pw);
+        }
         if config.get_application_name().is_none() {
             config.application_name("golive-probe");
         }
         if let (Some(w), Some(c)) = (warn_used_pct, max_used_pct)
-            && w > c {
-                return Err(format!(
-                    "--warn-connections-used {w}% is above --max-connections-used {c}%"
-                ));
-            }
+            && w > c
+        {
+            return Err(format!(
+                "--warn-connections-used {w}% is above --max-connections-used {c}%"
+            ));
+        }
         let query = query.unwrap_or_else(|| "SELECT 1".to_string());
         if query.trim().is_empty() {
             return Err("--query is empty".into());

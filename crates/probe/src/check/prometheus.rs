@@ -41,6 +41,7 @@ impl PrometheusSpec {
         insecure: bool,
     ) -> Result<Self, String> {
         let display = golive_core::redact::url(url);
+        golive_core::units::check_url_port(url)?;
         let uri: ureq::http::Uri = url
             .parse()
             .map_err(|e| format!("'{display}' is not a URL: {e}"))?;

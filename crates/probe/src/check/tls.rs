@@ -182,18 +182,18 @@ impl CertInfo {
         })
     }
 
-    /// Whole days until expiry (negative once expired).
+    /// Whole days until expiry; once expired, minus the whole days since
+    /// (at least −1, so a negative number always means expired), the same
+    /// number the message gives: `expired 12 days ago` is `days_left: -12`.
     pub fn days_left(&self, now: SystemTime) -> i64 {
-        let secs = match self.not_after.duration_since(now) {
-            Ok(d) => d.as_secs() as i64,
-            Err(e) => -(e.duration().as_secs() as i64) - 86_399,
-        };
-        secs / 86_400
+        match self.not_after.duration_since(now) {
+            Ok(d) => (d.as_secs() / 86_400) as i64,
+            Err(e) => -((e.duration().as_secs() / 86_400).max(1) as i64),
+        }
     }
 
     /// How long ago it expired, for people: `1 day`, `12 days`, or
-    /// `3h20m` within the first day. `days_left` is a floor (−2 one day
-    /// and a second after expiry), so it cannot be negated for this.
+    /// `3h20m` within the first day (whole days match `days_left`).
     pub fn expired_for(&self, now: SystemTime) -> String {
         let secs = now
             .duration_since(self.not_after)
@@ -352,9 +352,10 @@ pub fn probe(spec: &TlsSpec, limit: Duration) -> Outcome {
     let mut v = Verdict::default();
     let verify_error = verified.as_ref().err().map(|e| e.to_string());
     if let Some(e) = &verify_error
-        && !spec.insecure {
-            v.add(Status::Critical, format!("not trusted: {e}"));
-        }
+        && !spec.insecure
+    {
+        v.add(Status::Critical, format!("not trusted: {e}"));
+    }
     let which = if std::ptr::eq(earliest, leaf) {
         "certificate".to_string()
     } else {
@@ -462,7 +463,9 @@ mod tests {
         assert_eq!(c(100).days_left(now), 0);
         assert_eq!(c(-100).days_left(now), -1);
         assert_eq!(c(-100).expired_for(now), "1m40s");
-        assert_eq!(c(-86_400 - 5).days_left(now), -2);
+        assert_eq!(c(-86_400 - 5).days_left(now), -1);
+        assert_eq!(c(-86_400 * 2495 - 40_000).days_left(now), -2495);
+        assert_eq!(c(-86_400 * 2495 - 40_000).expired_for(now), "2495 days");
         assert_eq!(c(-86_400 - 5).expired_for(now), "1 day");
         assert_eq!(c(-86_400 * 12 - 5).expired_for(now), "12 days");
     }

@@ -7,7 +7,7 @@ use std::time::Duration;
 use testkit::postgres::APP_PASSWORD;
 use testkit::{Nginx, Postgres, Prometheus, Redis, SlowHttp};
 
-use crate::probe;
+use crate::{probe, tool_time};
 
 const KEY: &str = "preflight-key-3f9d";
 
@@ -185,9 +185,11 @@ fn config_errors_exit_64_naming_file_and_line() {
 
 #[test]
 fn many_checks_share_the_pool_and_report_in_file_order() {
-    let slow = SlowHttp::start(Duration::from_millis(100));
+    // Forty checks of an endpoint that takes 200 ms each, eight at a time.
+    let (n, at_once, delay) = (40u32, 8u32, Duration::from_millis(200));
+    let slow = SlowHttp::start(delay);
     let mut text = String::from("[defaults]\ntimeout = \"5s\"\n");
-    for i in 0..40 {
+    for i in 0..n {
         text.push_str(&format!(
             "[[check]]\nname = \"ep{i:02}\"\ntype = \"http\"\nurl = \"{}/health?n={i}\"\n",
             slow.url()
@@ -196,7 +198,8 @@ fn many_checks_share_the_pool_and_report_in_file_order() {
     text.push_str("[[check]]\nname = \"closed\"\ntype = \"tcp\"\naddress = \"127.0.0.1:1\"\n");
     let (_dir, path) = write_config(&text);
     let r = probe()
-        .args(["run", &path, "--concurrency", "8", "--format", "ndjson"])
+        .args(["run", &path, "--concurrency", &at_once.to_string()])
+        .args(["--format", "ndjson"])
         .run();
     r.assert_code(2);
     let lines = r.ndjson();
@@ -208,6 +211,19 @@ fn many_checks_share_the_pool_and_report_in_file_order() {
     assert_eq!(summary["checks"][40]["name"], "closed");
     let events = lines.iter().filter(|l| l["event"] == "attempt").count();
     assert_eq!(events, 41);
+    // Concurrency, by probe's own clock: one after another they would take
+    // n × 200 ms = 8 s; eight at a time, five waves of 200 ms. Well under a
+    // quarter of 8 s, and no less than the five waves (never more than eight
+    // at once).
+    let took = tool_time(summary);
+    assert!(
+        took < delay * n / 4,
+        "{n} checks of {delay:?}, {at_once} at a time, took {took:?}: not concurrent"
+    );
+    assert!(
+        took >= delay * (n / at_once),
+        "{n} checks of {delay:?} took {took:?}: more than {at_once} at once"
+    );
 
     // --only runs a subset; an unknown name is a usage error.
     let r = probe()

@@ -1,0 +1,53 @@
+//! How the scripts read the tools' exit codes: each code means what the
+//! contract says, and a script acts on that meaning, never on "non-zero".
+
+use std::net::SocketAddr;
+use std::process::Command;
+
+use golive_e2e::{NEW_IP, OLD_IP, lab, show};
+use testkit::launch::{NAME, ZONE};
+
+fn dig_a(knot: &testkit::knot::Knot, name: &str) -> Vec<String> {
+    let dig = testkit::require("dig", "bind9-dnsutils");
+    let server: SocketAddr = knot.addr().parse().expect("knot address");
+    let out = testkit::process::run(
+        "dig",
+        Command::new(dig)
+            .args(["+short", "+norecurse", "+time=2", "+tries=3"])
+            .arg(format!("@{}", server.ip()))
+            .args(["-p", &server.port().to_string(), name, "A"]),
+    );
+    out.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(String::from)
+        .collect()
+}
+
+#[test]
+fn shift_exit_1_in_a_rollback_is_traffic_moved_and_the_rollback_goes_on() {
+    let lab = lab();
+    lab.knot.set(ZONE, "api", 60, "A", &[NEW_IP]);
+    let green = lab.shift(&["set", "--split", "green=100"]);
+    assert!(green.status.success(), "{}", show(&green));
+    // A state file that cannot be written: shift applies and reads back the
+    // split, then cannot save HAProxy's state, and exits 1.
+    let cfg = std::fs::read_to_string(lab.path("shift.toml")).unwrap();
+    testkit::write(
+        &lab.path("shift.toml"),
+        &format!("{cfg}state_file = \"/proc/golive-no-such-dir/state\"\n"),
+    );
+    let out = lab.script("golive-rollback.sh", &[("ROLLBACK_REASON", "test")], false);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    assert!(
+        stderr.contains("applied and read back; something after it failed"),
+        "{stderr}"
+    );
+    assert!(lab.haproxy.weight("blue") > 0, "traffic is back on blue");
+    assert_eq!(lab.haproxy.weight("green"), 0, "green's live weight");
+    let report = lab.report("rollback-shift.json");
+    assert_eq!(report["exit_code"], 1, "{report}");
+    // The rollback went on: DNS is back on the old address.
+    assert_eq!(dig_a(&lab.knot, NAME), [OLD_IP]);
+}
