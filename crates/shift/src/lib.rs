@@ -9,24 +9,24 @@
 //! lists the changes and `shift undo` puts back the split from before the
 //! last one.
 //!
-//! Modules: [`cli`] (flags and config into a plain Config), [`split`]
-//! (splits and weights), [`backend`] with [`haproxy`], [`nginx`] and
-//! [`exec`], [`journal`], [`ops`] (set and undo), [`status`],
-//! [`history`], [`report`] (text rendering), [`command`] (running commands),
-//! Locks, atomic files, signals and command running are golive-core's.
+//! Modules: [`cli`] (flags into a plain Config), [`target`] (backend,
+//! pools, journal from flags over the config file; where backends are
+//! registered), [`split`] (splits and weights), [`backend`] (the
+//! [`backend::Backend`] trait and its haproxy, nginx and exec modules),
+//! [`journal`], [`ops`] (set and undo, stage by stage), [`status`],
+//! [`history`], [`report`] (text rendering), [`command`] (command lines).
+//! Locks, atomic files, signals and running commands are golive-core's.
 
 pub mod backend;
 pub mod cli;
 pub mod command;
-pub mod exec;
-pub mod haproxy;
 pub mod history;
 pub mod journal;
-pub mod nginx;
 pub mod ops;
 pub mod report;
 pub mod split;
 pub mod status;
+pub mod target;
 
 use std::ffi::OsString;
 use std::process::ExitCode;

@@ -17,11 +17,11 @@ use golive_core::output::Format;
 use golive_core::{Run, Status, log};
 use serde_json::{Map, Value, json};
 
-use crate::backend::{Action, Backend, Left, Raw, Snapshot, Target};
+use crate::backend::{Action, Backend, Left, Snapshot, Target};
 use crate::cli::{ChangeOpts, Ramp, SetPlan};
 use crate::journal::{self, Change, Journal};
 use crate::split::{Pool, Split};
-use crate::{command, exec, report};
+use crate::{command, report};
 use golive_core::{lock, signals};
 
 /// What kind of change.
@@ -119,24 +119,116 @@ fn change(
     finish(&r, run)
 }
 
-fn execute(r: &mut Report, split: Option<&Split>, ramp: Option<&Ramp>, run: &Run, format: Format) {
+fn execute(
+    r: &mut Report<'_>,
+    split: Option<&Split>,
+    ramp: Option<&Ramp>,
+    run: &Run,
+    format: Format,
+) {
     let opts = r.opts;
-    let t = &opts.target;
-    let backend = t
+    let backend: &dyn Backend = opts
+        .target
         .backend
-        .as_ref()
+        .as_deref()
         .expect("set and undo always have a backend");
-    let pools = &t.pools;
-    let who = journal::who();
+    let mut x = Execution {
+        r,
+        opts,
+        backend,
+        pools: &opts.target.pools,
+        timeout: opts.target.timeout,
+        ramp,
+        run,
+        format,
+    };
+    // Every stage either hands the next what it needs or ends the change
+    // with the report filled in.
+    let _ = x.stages(split);
+}
 
-    // 1. The lock (not for a dry run: it changes nothing).
-    let _lock = if opts.dry_run {
-        None
-    } else {
-        let j = t.journal.as_ref().expect("checked when parsing");
-        let path = j.lock_path();
+/// A change that ended before its last stage; the report says how.
+struct Ended;
+
+/// One `set` or `undo`, stage by stage.
+struct Execution<'r, 'o> {
+    r: &'r mut Report<'o>,
+    opts: &'o ChangeOpts,
+    backend: &'o dyn Backend,
+    pools: &'o [Pool],
+    timeout: Duration,
+    ramp: Option<&'r Ramp>,
+    run: &'r Run,
+    format: Format,
+}
+
+/// What the journal holds before the change.
+struct History {
+    changes: Vec<Change>,
+    /// The last change, when it has no result or ended partial.
+    unsettled: Option<Change>,
+    /// The split this change moves to.
+    wanted: Split,
+}
+
+/// The steps to take (one, or a ramp's), the last being the target.
+struct Steps {
+    targets: Vec<Target>,
+    last: Target,
+}
+
+/// How applying the steps ended.
+struct Applied {
+    /// What is live (`None`: not known).
+    current: Option<Snapshot>,
+    /// Why the steps stopped early, if they did.
+    stop: Option<String>,
+    /// The first step failed and the backend already put its state back.
+    left_restored: bool,
+}
+
+impl<'o> Execution<'_, 'o> {
+    fn stages(&mut self, split: Option<&Split>) -> Result<(), Ended> {
+        let who = journal::who();
+        let _lock = self.lock(&who)?;
+        let history = self.history(split)?;
+        let start = self.read_start(&history.changes)?;
+        let steps = self.steps(&history.wanted, start.as_ref());
+        self.unless_already_live(&history, &steps, start.as_ref())?;
+        if self.opts.dry_run {
+            self.dry_run(&steps, start.as_ref());
+            return Ok(());
+        }
+        let id = self.write_intent(&who, &history, &steps, start.as_ref())?;
+        let applied = self.apply_steps(&steps, start.as_ref(), &id)?;
+        match applied.stop.clone() {
+            None => self.succeed(&steps.last, start.as_ref(), applied.current),
+            Some(reason) => self.put_back(&reason, start.as_ref(), applied),
+        }
+        Ok(())
+    }
+
+    fn end(&mut self, outcome: &'static str, status: Status, message: String) -> Ended {
+        self.r.end(outcome, status, message);
+        Ended
+    }
+
+    fn journal(&self) -> &'o Journal {
+        self.opts
+            .target
+            .journal
+            .as_ref()
+            .expect("checked when parsing")
+    }
+
+    /// Stage 1: The lock (not for a dry run: it changes nothing).
+    fn lock(&mut self, who: &journal::Who) -> Result<Option<lock::Lock>, Ended> {
+        if self.opts.dry_run {
+            return Ok(None);
+        }
+        let path = self.journal().lock_path();
         let t0 = Instant::now();
-        match lock::acquire(&path, opts.wait_lock, &who, &opts.invocation) {
+        match lock::acquire(&path, self.opts.wait_lock, who, &self.opts.invocation) {
             Ok(l) => {
                 if let Some(prev) = &l.took_over {
                     log::warn(&format!(
@@ -145,8 +237,8 @@ fn execute(r: &mut Report, split: Option<&Split>, ramp: Option<&Ramp>, run: &Run
                         lock::describe_holder(prev)
                     ));
                 }
-                r.took_over = l.took_over.clone();
-                Some(l)
+                self.r.took_over = l.took_over.clone();
+                Ok(Some(l))
             }
             Err(e) => {
                 let outcome = if matches!(e, lock::LockError::Held(_)) {
@@ -154,391 +246,434 @@ fn execute(r: &mut Report, split: Option<&Split>, ramp: Option<&Ramp>, run: &Run
                 } else {
                     "failed"
                 };
-                r.end(
-                    outcome,
-                    Status::Critical,
-                    e.message(&path, opts.wait_lock.map(|_| t0.elapsed())),
-                );
-                return;
+                let waited = self.opts.wait_lock.map(|_| t0.elapsed());
+                Err(self.end(outcome, Status::Critical, e.message(&path, waited)))
             }
         }
-    };
+    }
 
-    // 2. The journal: an unsettled last change is resumed; undo finds its target.
-    let changes = match t.journal.as_ref().map(Journal::load).transpose() {
-        Ok(l) => l.map(|l| l.changes()).unwrap_or_default(),
-        Err(e) => {
-            r.end(
+    /// Stage 2: The journal: an unsettled last change is resumed; undo finds its
+    /// target.
+    fn history(&mut self, split: Option<&Split>) -> Result<History, Ended> {
+        let changes = match self
+            .opts
+            .target
+            .journal
+            .as_ref()
+            .map(Journal::load)
+            .transpose()
+        {
+            Ok(l) => l.map(|l| l.changes()).unwrap_or_default(),
+            Err(e) => {
+                return Err(self.end(
+                    "failed",
+                    Status::Critical,
+                    format!("{e}; nothing was changed"),
+                ));
+            }
+        };
+        let unsettled = changes.last().filter(|c| c.unsettled()).cloned();
+        if let Some(u) = &unsettled {
+            log::warn(&format!(
+                "the last change ({} {} started {} by {}@{}) {}; this run takes over from it",
+                u.intent["action"].as_str().unwrap_or("set"),
+                report::spec_of(&u.intent["target"]),
+                u.intent["time"].as_str().unwrap_or("?"),
+                u.intent["user"].as_str().unwrap_or("?"),
+                u.intent["host"].as_str().unwrap_or("?"),
+                if u.status() == "partial" {
+                    "ended in a partial state"
+                } else {
+                    "has no result (interrupted)"
+                },
+            ));
+            self.r.resumes = Some(u.id.clone());
+        }
+        let wanted = match kind_split(self.r.kind, split, &changes, self.pools) {
+            Ok((s, undoes)) => {
+                self.r.undoes = undoes;
+                s
+            }
+            Err(e) => return Err(self.end("failed", Status::Critical, e)),
+        };
+        self.r.target = Some(self.backend.target(&wanted, self.pools));
+        Ok(History {
+            changes,
+            unsettled,
+            wanted,
+        })
+    }
+
+    /// Stage 3: What is live now (for a backend that cannot be read, the
+    /// journal's last known split).
+    fn read_start(&mut self, changes: &[Change]) -> Result<Option<Snapshot>, Ended> {
+        let (backend, pools) = (self.backend, self.pools);
+        let start = if backend.readable() {
+            match backend.read(pools, self.timeout) {
+                Ok(s) => Some(s),
+                Err(e) => {
+                    let msg = format!("cannot read {}: {e}; nothing was changed", backend.label());
+                    return Err(self.end("failed", Status::Critical, msg));
+                }
+            }
+        } else {
+            changes
+                .iter()
+                .rev()
+                .find_map(|c| journal::split_of(&c.after(), pools))
+                .map(|s| backend.stand_in(&s, pools))
+        };
+        if let Some(s) = &start
+            && let Err(e) = backend.unpooled(&s.others)
+        {
+            return Err(self.end(
                 "failed",
                 Status::Critical,
                 format!("{e}; nothing was changed"),
-            );
-            return;
+            ));
         }
-    };
-    let unsettled = changes.last().filter(|c| c.unsettled()).cloned();
-    if let Some(u) = &unsettled {
-        log::warn(&format!(
-            "the last change ({} {} started {} by {}@{}) {}; this run takes over from it",
-            u.intent["action"].as_str().unwrap_or("set"),
-            report::spec_of(&u.intent["target"]),
-            u.intent["time"].as_str().unwrap_or("?"),
-            u.intent["user"].as_str().unwrap_or("?"),
-            u.intent["host"].as_str().unwrap_or("?"),
-            if u.status() == "partial" {
-                "ended in a partial state"
-            } else {
-                "has no result (interrupted)"
-            },
-        ));
-        r.resumes = Some(u.id.clone());
+        self.r.start = start.clone();
+        Ok(start)
     }
-    let wanted = match kind_split(r.kind, split, &changes, pools) {
-        Ok((s, undoes)) => {
-            r.undoes = undoes;
-            s
-        }
-        Err(e) => {
-            r.end("failed", Status::Critical, e);
-            return;
-        }
-    };
 
-    r.target = Some(backend.target(&wanted, pools));
-
-    // 3. What is live now.
-    let start = if backend.readable() {
-        match backend.read(pools, t.timeout) {
-            Ok(s) => Some(s),
-            Err(e) => {
-                r.end(
-                    "failed",
-                    Status::Critical,
-                    format!("cannot read {}: {e}; nothing was changed", backend.label()),
+    /// Stage 4: The steps: one, or a ramp's from the live split.
+    fn steps(&mut self, wanted: &Split, start: Option<&Snapshot>) -> Steps {
+        let splits: Vec<Split> = match (self.ramp, start.and_then(|s| s.split.as_ref())) {
+            (Some(rp), Some(from)) => crate::split::ramp(from, wanted, Some(rp.step)),
+            (Some(_), None) => {
+                log::warn(
+                    "the live split is not known (no pool has weight, or it cannot be read): moving in one step",
                 );
-                return;
+                vec![wanted.clone()]
             }
-        }
-    } else {
-        // exec without a read command: the journal's last known split.
-        changes
+            _ => vec![wanted.clone()],
+        };
+        let targets: Vec<Target> = splits
             .iter()
-            .rev()
-            .find_map(|c| journal::split_of(&c.after(), pools))
-            .map(|s| exec::snapshot(&s, pools))
-    };
-    if let Some(s) = &start
-        && let Err(e) = preflight(backend, s)
-    {
-        r.end(
-            "failed",
-            Status::Critical,
-            format!("{e}; nothing was changed"),
-        );
-        return;
-    }
-    r.start = start.clone();
-
-    // 4. The steps.
-    let steps: Vec<Split> = match (ramp, start.as_ref().and_then(|s| s.split.as_ref())) {
-        (Some(rp), Some(from)) => crate::split::ramp(from, &wanted, Some(rp.step)),
-        (Some(_), None) => {
-            log::warn(
-                "the live split is not known (no pool has weight, or it cannot be read): moving in one step",
-            );
-            vec![wanted.clone()]
+            .map(|s| self.backend.target(s, self.pools))
+            .collect();
+        let last = targets.last().cloned().expect("at least one step");
+        self.r.target = Some(last.clone());
+        let worst = last
+            .split
+            .0
+            .iter()
+            .map(|(n, p)| (p - last.exact.get(n)).abs())
+            .fold(0.0, f64::max);
+        if worst > 0.1 {
+            log::warn(&format!(
+                "integer weights cannot give {} exactly: the nearest is {}",
+                last.split.spec(),
+                last.exact.spec()
+            ));
         }
-        _ => vec![wanted.clone()],
-    };
-    let targets: Vec<Target> = steps.iter().map(|s| backend.target(s, pools)).collect();
-    let last = targets.last().cloned().expect("at least one step");
-    r.target = Some(last.clone());
-    let worst = last
-        .split
-        .0
-        .iter()
-        .map(|(n, p)| (p - last.exact.get(n)).abs())
-        .fold(0.0, f64::max);
-    if worst > 0.1 {
-        log::warn(&format!(
-            "integer weights cannot give {} exactly: the nearest is {}",
-            last.split.spec(),
-            last.exact.spec()
-        ));
+        Steps { targets, last }
     }
 
-    let already = start
-        .as_ref()
-        .is_some_and(|s| backend.readable() && backend.holds(s, &last));
-    if already && r.resumes.is_none() {
-        r.after = start.clone();
-        r.verified = true;
-        if !opts.dry_run {
-            persist(r, backend, t.timeout);
+    /// Stage 5: Nothing to do when the target is live already (and no interrupted
+    /// change is being taken over).
+    fn unless_already_live(
+        &mut self,
+        history: &History,
+        steps: &Steps,
+        start: Option<&Snapshot>,
+    ) -> Result<(), Ended> {
+        let backend = self.backend;
+        let already = start.is_some_and(|s| backend.readable() && backend.holds(s, &steps.last));
+        if !already || history.unsettled.is_some() {
+            return Ok(());
         }
-        let msg = format!("{} is already live; nothing to do", last.split.spec());
-        let status = r.status_after_persist();
-        r.end("unchanged", status, msg);
-        return;
+        self.r.after = start.cloned();
+        self.r.verified = true;
+        if !self.opts.dry_run {
+            persist(self.r, backend, self.timeout);
+        }
+        let msg = format!("{} is already live; nothing to do", steps.last.split.spec());
+        let status = self.r.status_after_persist();
+        Err(self.end("unchanged", status, msg))
     }
 
-    // 5. Dry run: what each step would do.
-    if opts.dry_run {
-        let mut from = start.clone();
-        for (i, tg) in targets.iter().enumerate() {
-            let actions = backend.plan(pools, from.as_ref(), tg);
-            let mut step = step_json(i, targets.len(), tg, "planned", "would apply");
+    /// Stage 6: Dry run: what each step would do.
+    fn dry_run(&mut self, steps: &Steps, start: Option<&Snapshot>) {
+        let n = steps.targets.len();
+        let mut from = start.cloned();
+        for (i, tg) in steps.targets.iter().enumerate() {
+            let actions = self.backend.plan(self.pools, from.as_ref(), tg);
+            let mut step = step_json(i, n, tg, "planned", "would apply");
             step.insert(
                 "actions".into(),
                 Value::Array(actions.iter().map(Action::to_json).collect()),
             );
             if i > 0
-                && let Some(g) = ramp.and_then(|rp| rp.gate.as_ref())
+                && let Some(g) = self.ramp.and_then(|rp| rp.gate.as_ref())
             {
                 step.insert(
                     "gate".into(),
                     json!({ "command": g, "run": "before this step" }),
                 );
             }
-            r.steps.push(Value::Object(step));
-            from = Some(pretend(backend, pools, tg));
+            self.r.steps.push(Value::Object(step));
+            from = Some(crate::backend::pretend(self.backend, self.pools, tg));
         }
         let msg = format!(
-            "dry run: would move {} to {} in {} step{}; nothing was changed",
+            "dry run: would move {} to {} in {n} step{}; nothing was changed",
             start
-                .as_ref()
                 .and_then(|s| s.split.as_ref())
                 .map(Split::spec)
                 .unwrap_or_else(|| "an unknown split".into()),
-            last.split.spec(),
-            targets.len(),
-            if targets.len() == 1 { "" } else { "s" }
+            steps.last.split.spec(),
+            if n == 1 { "" } else { "s" }
         );
-        r.end("dry_run", Status::Ok, msg);
-        return;
+        self.r.end("dry_run", Status::Ok, msg);
     }
 
-    // 6. The intent, durable before anything changes.
-    let j = t.journal.as_ref().expect("checked when parsing");
-    let id = journal::new_id();
-    let before_json = match &unsettled {
-        Some(u) => u.before().clone(),
-        None => split_json(start.as_ref()),
-    };
-    let mut intent = Map::new();
-    intent.insert("v".into(), json!(journal::VERSION));
-    intent.insert("event".into(), json!("intent"));
-    intent.insert("id".into(), json!(id));
-    intent.insert("time".into(), json!(golive_core::now_rfc3339()));
-    intent.insert("action".into(), json!(r.kind.as_str()));
-    who.fields(&mut intent);
-    intent.insert("backend".into(), backend.describe());
-    intent.insert("pools".into(), pools_json(pools));
-    intent.insert("before".into(), before_json);
-    intent.insert("before_weights".into(), weights_of(start.as_ref()));
-    if unsettled.is_some() {
-        intent.insert("live_before".into(), split_json(start.as_ref()));
-    }
-    intent.insert("target".into(), last.split.to_json());
-    intent.insert("target_weights".into(), last.weights_json());
-    intent.insert(
-        "steps".into(),
-        Value::Array(targets.iter().map(|t| t.split.to_json()).collect()),
-    );
-    intent.insert(
-        "reason".into(),
-        opts.reason
-            .as_ref()
-            .map(|s| json!(s))
-            .unwrap_or(Value::Null),
-    );
-    intent.insert(
-        "undoes".into(),
-        r.undoes.as_ref().map(|s| json!(s)).unwrap_or(Value::Null),
-    );
-    intent.insert(
-        "resumes".into(),
-        r.resumes.as_ref().map(|s| json!(s)).unwrap_or(Value::Null),
-    );
-    if let Err(e) = j.append(&Value::Object(intent)) {
-        r.end(
-            "failed",
-            Status::Critical,
-            format!("{e}; nothing was changed"),
-        );
-        return;
-    }
-    r.journal_id = Some(id.clone());
-
-    // 7. Apply, step by step.
-    // From here a Ctrl-C or SIGTERM is remembered, not fatal: a step in
-    // flight completes, and a ramp stops between steps and restores.
-    signals::catch();
-    let mut current = start.clone();
-    let mut stop: Option<String> = None;
-    let mut step_left_restored = false;
-    for (i, tg) in targets.iter().enumerate() {
-        let n = targets.len();
-        let mut step = step_json(i, n, tg, "applied", "");
-        if i > 0 {
-            let rp = ramp.expect("several steps only in a ramp");
-            if !signals::sleep(rp.every) {
-                stop = Some(format!(
-                    "stopped by {} before step {}/{n}",
-                    signals::received().unwrap_or("a signal"),
-                    i + 1
-                ));
-                break;
-            }
-            if let Some(g) = &rp.gate {
-                let (ok, gate) = run_gate(g, rp.gate_timeout, current.as_ref(), &last, i, n);
-                step.insert("gate".into(), gate.clone());
-                emit_event(
-                    format,
-                    run,
-                    "gate",
-                    gate.as_object().cloned().unwrap_or_default(),
-                );
-                // A signal during the gate stops the gate at once (its
-                // process group is killed) and then the ramp.
-                if let Some(sig) = signals::received() {
-                    stop = Some(format!(
-                        "stopped by {sig} while the gate ran before step {}/{n}",
-                        i + 1
-                    ));
-                    break;
-                }
-                if !ok {
-                    stop = Some(format!(
-                        "gate `{g}` failed before step {}/{n} ({})",
-                        i + 1,
-                        gate["message"].as_str().unwrap_or("")
-                    ));
-                    step.insert("status".into(), json!("skipped"));
-                    step.insert("message".into(), json!("not applied: the gate failed"));
-                    r.steps.push(Value::Object(step));
-                    break;
-                }
-            }
-        }
-        let t0 = Instant::now();
-        // Apply and verify share one budget.
-        let step_deadline = golive_core::Deadline::after(t.timeout);
-        let applied = backend.apply(pools, current.as_ref(), tg, t.timeout);
-        let apply_ms = ms(t0.elapsed());
-        step.insert("apply_ms".into(), json!(apply_ms));
-        match applied {
-            Err(e) => {
-                step.insert("status".into(), json!("failed"));
-                step.insert("message".into(), json!(e.message));
-                r.steps.push(Value::Object(step));
-                if i == 0 && e.left == Left::Unchanged {
-                    r.after = start.clone();
-                    r.end(
-                        "failed",
-                        Status::Critical,
-                        format!("{}; nothing was changed", e.message),
-                    );
-                    let _ = write_result(r, j, "failed", start.as_ref(), false);
-                    return;
-                }
-                if i == 0 && e.left == Left::Restored {
-                    step_left_restored = true;
-                }
-                if e.left != Left::Unchanged && e.left != Left::Restored {
-                    current = None;
-                }
-                stop = Some(e.message);
-                break;
-            }
-            Ok(actions) => {
-                step.insert(
-                    "actions".into(),
-                    Value::Array(actions.iter().map(Action::to_json).collect()),
-                );
-            }
-        }
-        // Verify by reading back.
-        let t1 = Instant::now();
-        let live = if backend.readable() {
-            match backend.read(pools, step_deadline.left()) {
-                Ok(s) => Some(s),
-                Err(e) => {
-                    step.insert("status".into(), json!("unverified"));
-                    step.insert("message".into(), json!(format!("cannot read back: {e}")));
-                    r.steps.push(Value::Object(step));
-                    current = None;
-                    stop = Some(format!(
-                        "applied step {}/{n} but cannot read it back: {e}",
-                        i + 1
-                    ));
-                    break;
-                }
-            }
-        } else {
-            Some(exec::snapshot(&tg.split, pools))
+    /// Stage 7: The intent, durable before anything changes. Returns its id.
+    fn write_intent(
+        &mut self,
+        who: &journal::Who,
+        history: &History,
+        steps: &Steps,
+        start: Option<&Snapshot>,
+    ) -> Result<String, Ended> {
+        let id = journal::new_id();
+        let before_json = match &history.unsettled {
+            Some(u) => u.before().clone(),
+            None => split_json(start),
         };
-        step.insert("verify_ms".into(), json!(ms(t1.elapsed())));
-        let live = live.expect("set above");
-        if let Err(diff) = backend.verify(&live, tg) {
-            step.insert("status".into(), json!("mismatch"));
-            step.insert("message".into(), json!(format!("read back: {diff}")));
-            step.insert("actual".into(), split_json(Some(&live)));
-            r.steps.push(Value::Object(step));
-            r.mismatch = live.split.clone().or(Some(Split(Vec::new())));
-            stop = Some(format!(
-                "step {}/{n}: the live weights differ from what was set ({diff}); live split is {}",
-                i + 1,
-                live.split
-                    .as_ref()
-                    .map(Split::spec)
-                    .unwrap_or_else(|| "no weight anywhere".into())
-            ));
-            current = Some(live);
-            break;
+        let optional = |v: &Option<String>| v.as_ref().map(|s| json!(s)).unwrap_or(Value::Null);
+        let mut intent = Map::new();
+        intent.insert("v".into(), json!(journal::VERSION));
+        intent.insert("event".into(), json!("intent"));
+        intent.insert("id".into(), json!(id));
+        intent.insert("time".into(), json!(golive_core::now_rfc3339()));
+        intent.insert("action".into(), json!(self.r.kind.as_str()));
+        who.fields(&mut intent);
+        intent.insert("backend".into(), self.backend.describe());
+        intent.insert("pools".into(), pools_json(self.pools));
+        intent.insert("before".into(), before_json);
+        intent.insert("before_weights".into(), weights_of(start));
+        if history.unsettled.is_some() {
+            intent.insert("live_before".into(), split_json(start));
         }
-        step.insert(
-            "message".into(),
-            json!(if backend.readable() {
-                format!("{} applied and read back", tg.split.spec())
-            } else {
-                format!(
-                    "{} applied (exit status 0; no read command to read it back)",
-                    tg.split.spec()
-                )
-            }),
+        intent.insert("target".into(), steps.last.split.to_json());
+        intent.insert("target_weights".into(), steps.last.weights_json());
+        intent.insert(
+            "steps".into(),
+            Value::Array(steps.targets.iter().map(|t| t.split.to_json()).collect()),
         );
-        if n > 1 {
-            let mut line = Map::new();
-            line.insert("v".into(), json!(journal::VERSION));
-            line.insert("event".into(), json!("step"));
-            line.insert("id".into(), json!(id));
-            line.insert("time".into(), json!(golive_core::now_rfc3339()));
-            line.insert("index".into(), json!(i + 1));
-            line.insert("of".into(), json!(n));
-            line.insert("split".into(), tg.split.to_json());
-            line.insert("weights".into(), weights_of(Some(&live)));
-            if let Err(e) = j.append(&Value::Object(line)) {
-                log::warn(&e);
-            }
-            log::info(&format!(
-                "step {}/{n}: {} applied and read back",
-                i + 1,
-                tg.split.spec()
+        intent.insert("reason".into(), optional(&self.opts.reason));
+        intent.insert("undoes".into(), optional(&self.r.undoes));
+        intent.insert("resumes".into(), optional(&self.r.resumes));
+        if let Err(e) = self.journal().append(&Value::Object(intent)) {
+            return Err(self.end(
+                "failed",
+                Status::Critical,
+                format!("{e}; nothing was changed"),
             ));
         }
-        emit_event(format, run, "step", step.clone());
-        r.steps.push(Value::Object(step));
-        current = Some(live);
+        self.r.journal_id = Some(id.clone());
+        Ok(id)
     }
 
-    // 8. Success.
-    let Some(reason) = stop else {
-        r.after = current.clone();
-        r.verified = backend.readable();
-        persist(r, backend, t.timeout);
+    /// Stage 8: Apply step by step, each verified by reading back, the gate
+    /// before each ramp step. From here a Ctrl-C or SIGTERM is remembered,
+    /// not fatal: a step in flight completes, a gate is stopped, and the
+    /// ramp ends between steps (and restores).
+    fn apply_steps(
+        &mut self,
+        steps: &Steps,
+        start: Option<&Snapshot>,
+        id: &str,
+    ) -> Result<Applied, Ended> {
+        signals::catch();
+        let (backend, pools) = (self.backend, self.pools);
+        let n = steps.targets.len();
+        let mut current = start.cloned();
+        let mut stop: Option<String> = None;
+        let mut left_restored = false;
+        for (i, tg) in steps.targets.iter().enumerate() {
+            let mut step = step_json(i, n, tg, "applied", "");
+            if i > 0
+                && let Some(why) = self.before_step(i, n, &mut step, current.as_ref(), &steps.last)
+            {
+                stop = Some(why);
+                break;
+            }
+            let t0 = Instant::now();
+            // Apply and verify share one budget.
+            let step_deadline = golive_core::Deadline::after(self.timeout);
+            let applied = backend.apply(pools, current.as_ref(), tg, self.timeout);
+            step.insert("apply_ms".into(), json!(ms(t0.elapsed())));
+            match applied {
+                Err(e) => {
+                    step.insert("status".into(), json!("failed"));
+                    step.insert("message".into(), json!(e.message));
+                    self.r.steps.push(Value::Object(step));
+                    if i == 0 && e.left == Left::Unchanged {
+                        self.r.after = start.cloned();
+                        self.r.end(
+                            "failed",
+                            Status::Critical,
+                            format!("{}; nothing was changed", e.message),
+                        );
+                        let _ = write_result(self.r, self.journal(), "failed", start, false);
+                        return Err(Ended);
+                    }
+                    if i == 0 && e.left == Left::Restored {
+                        left_restored = true;
+                    }
+                    if e.left != Left::Unchanged && e.left != Left::Restored {
+                        current = None;
+                    }
+                    stop = Some(e.message);
+                    break;
+                }
+                Ok(actions) => {
+                    step.insert(
+                        "actions".into(),
+                        Value::Array(actions.iter().map(Action::to_json).collect()),
+                    );
+                }
+            }
+            // Verify by reading back.
+            let t1 = Instant::now();
+            let live = if backend.readable() {
+                match backend.read(pools, step_deadline.left()) {
+                    Ok(s) => s,
+                    Err(e) => {
+                        step.insert("status".into(), json!("unverified"));
+                        step.insert("message".into(), json!(format!("cannot read back: {e}")));
+                        self.r.steps.push(Value::Object(step));
+                        current = None;
+                        stop = Some(format!(
+                            "applied step {}/{n} but cannot read it back: {e}",
+                            i + 1
+                        ));
+                        break;
+                    }
+                }
+            } else {
+                backend.stand_in(&tg.split, pools)
+            };
+            step.insert("verify_ms".into(), json!(ms(t1.elapsed())));
+            if let Err(diff) = backend.verify(&live, tg) {
+                step.insert("status".into(), json!("mismatch"));
+                step.insert("message".into(), json!(format!("read back: {diff}")));
+                step.insert("actual".into(), split_json(Some(&live)));
+                self.r.steps.push(Value::Object(step));
+                self.r.mismatch = live.split.clone().or(Some(Split(Vec::new())));
+                stop = Some(format!(
+                    "step {}/{n}: the live weights differ from what was set ({diff}); live split is {}",
+                    i + 1,
+                    live.split
+                        .as_ref()
+                        .map(Split::spec)
+                        .unwrap_or_else(|| "no weight anywhere".into())
+                ));
+                current = Some(live);
+                break;
+            }
+            step.insert(
+                "message".into(),
+                json!(if backend.readable() {
+                    format!("{} applied and read back", tg.split.spec())
+                } else {
+                    format!(
+                        "{} applied (exit status 0; no read command to read it back)",
+                        tg.split.spec()
+                    )
+                }),
+            );
+            if n > 1 {
+                self.journal_step(id, i, n, tg, &live);
+            }
+            emit_event(self.format, self.run, "step", step.clone());
+            self.r.steps.push(Value::Object(step));
+            current = Some(live);
+        }
+        Ok(Applied {
+            current,
+            stop,
+            left_restored,
+        })
+    }
+
+    /// Before ramp step `i`: wait `--every`, then run the gate. `Some(why)`
+    /// stops the ramp (a signal, or the gate failed).
+    fn before_step(
+        &mut self,
+        i: usize,
+        n: usize,
+        step: &mut Map<String, Value>,
+        current: Option<&Snapshot>,
+        last: &Target,
+    ) -> Option<String> {
+        let rp = self.ramp.expect("several steps only in a ramp");
+        if !signals::sleep(rp.every) {
+            return Some(format!(
+                "stopped by {} before step {}/{n}",
+                signals::received().unwrap_or("a signal"),
+                i + 1
+            ));
+        }
+        let g = rp.gate.as_ref()?;
+        let (ok, gate) = run_gate(g, rp.gate_timeout, current, last, i, n);
+        step.insert("gate".into(), gate.clone());
+        emit_event(
+            self.format,
+            self.run,
+            "gate",
+            gate.as_object().cloned().unwrap_or_default(),
+        );
+        // A signal during the gate stops the gate at once (its process
+        // group is killed) and then the ramp.
+        if let Some(sig) = signals::received() {
+            return Some(format!(
+                "stopped by {sig} while the gate ran before step {}/{n}",
+                i + 1
+            ));
+        }
+        if ok {
+            return None;
+        }
+        step.insert("status".into(), json!("skipped"));
+        step.insert("message".into(), json!("not applied: the gate failed"));
+        self.r.steps.push(Value::Object(step.clone()));
+        Some(format!(
+            "gate `{g}` failed before step {}/{n} ({})",
+            i + 1,
+            gate["message"].as_str().unwrap_or("")
+        ))
+    }
+
+    /// A verified ramp step, journaled so a crash mid-ramp is resumable.
+    fn journal_step(&self, id: &str, i: usize, n: usize, tg: &Target, live: &Snapshot) {
+        let mut line = Map::new();
+        line.insert("v".into(), json!(journal::VERSION));
+        line.insert("event".into(), json!("step"));
+        line.insert("id".into(), json!(id));
+        line.insert("time".into(), json!(golive_core::now_rfc3339()));
+        line.insert("index".into(), json!(i + 1));
+        line.insert("of".into(), json!(n));
+        line.insert("split".into(), tg.split.to_json());
+        line.insert("weights".into(), weights_of(Some(live)));
+        if let Err(e) = self.journal().append(&Value::Object(line)) {
+            log::warn(&e);
+        }
+        log::info(&format!(
+            "step {}/{n}: {} applied and read back",
+            i + 1,
+            tg.split.spec()
+        ));
+    }
+
+    /// Stage 9: Every step applied and verified.
+    fn succeed(&mut self, last: &Target, start: Option<&Snapshot>, current: Option<Snapshot>) {
+        let backend = self.backend;
+        self.r.after = current.clone();
+        self.r.verified = backend.readable();
+        persist(self.r, backend, self.timeout);
         let was = start
-            .as_ref()
             .and_then(|s| s.split.as_ref())
             .map(Split::spec)
             .unwrap_or_else(|| "unknown".into());
@@ -548,13 +683,20 @@ fn execute(r: &mut Report, split: Option<&Split>, ramp: Option<&Ramp>, run: &Run
             "applied (commands exited 0)"
         };
         let mut msg = format!("{} {how} (was {was})", last.split.spec());
-        if let Some(sf) = r.state_file.as_ref().and_then(|v| v["error"].as_str()) {
+        if let Some(sf) = self.r.state_file.as_ref().and_then(|v| v["error"].as_str()) {
             msg.push_str(&format!("; but {sf}"));
         }
-        let status = r.status_after_persist();
-        r.end("applied", status, msg);
-        if let Err(e) = write_result(r, j, "applied", current.as_ref(), r.verified) {
-            r.end(
+        let status = self.r.status_after_persist();
+        self.r.end("applied", status, msg);
+        let verified = self.r.verified;
+        if let Err(e) = write_result(
+            self.r,
+            self.journal(),
+            "applied",
+            current.as_ref(),
+            verified,
+        ) {
+            self.r.end(
                 "partial",
                 Status::Unknown,
                 format!(
@@ -563,38 +705,40 @@ fn execute(r: &mut Report, split: Option<&Split>, ramp: Option<&Ramp>, run: &Run
                 ),
             );
         }
-        return;
-    };
-
-    // 9. Failure after something may have changed: put the start back.
-    if step_left_restored {
-        // The backend already put its previous state back (nginx).
-        let live = if backend.readable() {
-            backend.read(pools, t.timeout).ok()
-        } else {
-            start.clone()
-        };
-        r.after = live.clone();
-        let ok = match (&live, &start) {
-            (Some(l), Some(s)) => backend.verify_restored(l, s).is_ok(),
-            _ => false,
-        };
-        if ok || !backend.readable() {
-            r.end("restored", Status::Critical, reason);
-            let _ = write_result(r, j, "restored", live.as_ref(), ok);
-            return;
-        }
     }
-    restore(
-        r,
-        backend,
-        pools,
-        current.as_ref(),
-        start.as_ref(),
-        t.timeout,
-        &reason,
-        j,
-    );
+
+    /// Stage 10: A step failed after something may have changed: put the start
+    /// back (unless the backend already did), verify, journal the result.
+    fn put_back(&mut self, reason: &str, start: Option<&Snapshot>, applied: Applied) {
+        let (backend, pools) = (self.backend, self.pools);
+        if applied.left_restored {
+            let live = if backend.readable() {
+                backend.read(pools, self.timeout).ok()
+            } else {
+                start.cloned()
+            };
+            self.r.after = live.clone();
+            let ok = match (&live, start) {
+                (Some(l), Some(s)) => backend.verify_restored(l, s).is_ok(),
+                _ => false,
+            };
+            if ok || !backend.readable() {
+                self.r.end("restored", Status::Critical, reason.to_string());
+                let _ = write_result(self.r, self.journal(), "restored", live.as_ref(), ok);
+                return;
+            }
+        }
+        restore(
+            self.r,
+            backend,
+            pools,
+            applied.current.as_ref(),
+            start,
+            self.timeout,
+            reason,
+            self.journal(),
+        );
+    }
 }
 
 impl Report<'_> {
@@ -616,7 +760,7 @@ impl Report<'_> {
 #[allow(clippy::too_many_arguments)]
 fn restore(
     r: &mut Report,
-    backend: &Backend,
+    backend: &dyn Backend,
     pools: &[Pool],
     current: Option<&Snapshot>,
     start: Option<&Snapshot>,
@@ -754,61 +898,7 @@ fn kind_split(
     }
 }
 
-fn preflight(backend: &Backend, s: &Snapshot) -> Result<(), String> {
-    if !s.others.is_empty() {
-        let names: Vec<String> = s
-            .others
-            .iter()
-            .map(|o| format!("{} (weight {})", o.name, o.weight))
-            .collect();
-        match backend {
-            Backend::Nginx(n) => {
-                return Err(format!(
-                    "{} has servers in no pool: {}; add them to a pool or remove them by hand",
-                    n.upstream_file.display(),
-                    names.join(", ")
-                ));
-            }
-            _ => {
-                if s.others.iter().any(|o| o.weight > 0) {
-                    log::warn(&format!(
-                        "servers in no pool also take traffic: {} (the split covers pool servers only)",
-                        names.join(", ")
-                    ));
-                }
-            }
-        }
-    }
-    Ok(())
-}
-
-/// A snapshot as if `t` had been applied (for planning later dry-run steps).
-fn pretend(backend: &Backend, pools: &[Pool], t: &Target) -> Snapshot {
-    let servers: Vec<crate::backend::ServerView> = t
-        .weights
-        .iter()
-        .map(|(p, s, w)| crate::backend::ServerView {
-            pool: Some(p.clone()),
-            name: s.clone(),
-            weight: *w,
-            state: None,
-            serving: None,
-        })
-        .collect();
-    let raw = match backend {
-        Backend::Nginx(n) => Raw::Nginx(Some(n.render(pools, t))),
-        Backend::Haproxy(_) => Raw::Haproxy,
-        Backend::Exec(_) => Raw::Exec,
-    };
-    Snapshot {
-        split: Some(t.split.clone()),
-        servers,
-        others: Vec::new(),
-        raw,
-    }
-}
-
-fn persist(r: &mut Report, backend: &Backend, timeout: Duration) {
+fn persist(r: &mut Report, backend: &dyn Backend, timeout: Duration) {
     match backend.persist(timeout) {
         Ok(v) => r.state_file = v,
         Err(e) => {

@@ -20,7 +20,7 @@ const SPLIT_TOLERANCE: f64 = 0.5;
 
 /// Run `shift status` and build its summary.
 pub fn status(t: &Target, run: &Run) -> Value {
-    let backend = t.backend.as_ref().expect("status has a backend");
+    let backend: &dyn Backend = t.backend.as_deref().expect("status has a backend");
     let pools = &t.pools;
     let live = backend.read(pools, t.timeout);
 
@@ -244,7 +244,7 @@ pub fn status(t: &Target, run: &Run) -> Value {
 }
 
 fn drifted(
-    backend: &Backend,
+    backend: &dyn Backend,
     pools: &[Pool],
     live: &Snapshot,
     exp_split: &Value,
@@ -257,7 +257,7 @@ fn drifted(
         .unwrap_or_else(|| "no weight anywhere".into());
     let exp_spec = crate::report::spec_of(exp_split);
     // Exact weights when the journal has them for every live pool server.
-    if let (Some(w), false) = (exp_weights.as_object(), matches!(backend, Backend::Exec(_)))
+    if let (Some(w), false) = (exp_weights.as_object(), !backend.exact_weights())
         && live.servers.iter().all(|s| w.contains_key(&s.name))
     {
         let diffs: Vec<String> = live

@@ -23,7 +23,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::backend::{Action, ApplyError, Left, Raw, ServerView, Snapshot, Target};
+use crate::backend::{Action, ApplyError, Backend, Left, Raw, ServerView, Snapshot, Target};
 use crate::command;
 use crate::split::{self, Pool, Split, fmt_pct};
 
@@ -38,6 +38,65 @@ pub enum Mode {
     /// `{split}`.
     Once,
 }
+
+/// `--exec*` flags (and their `SHIFT_*` variables).
+#[derive(Debug, Default, clap::Args)]
+#[group(skip)]
+pub struct Flags {
+    /// Command template: {pool} {percent} {weight} {servers} (run per pool) or {split} (run once).
+    #[arg(long, env = "SHIFT_EXEC", value_name = "TEMPLATE")]
+    pub exec: Option<String>,
+    /// Command printing the live split (`blue=75,green=25`) for the exec backend.
+    #[arg(long, env = "SHIFT_EXEC_READ", value_name = "CMD")]
+    pub exec_read: Option<String>,
+}
+
+impl Flags {
+    /// Whether any of them was given.
+    pub fn given(&self) -> bool {
+        self.exec.is_some() || self.exec_read.is_some()
+    }
+}
+
+/// `[exec]` in the config file.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Section {
+    command: Option<String>,
+    read_command: Option<String>,
+}
+
+impl Section {
+    /// Nothing in `[exec]` is a path.
+    pub fn resolve_paths(&mut self, _base: &std::path::Path) {}
+}
+
+/// The backend from flags over the config section.
+pub fn build(f: Flags, s: Option<Section>) -> Result<Exec, golive_core::Error> {
+    use golive_core::Error;
+    let s = s.unwrap_or_default();
+    let template = f.exec.or(s.command).ok_or_else(|| {
+        Error::usage("the exec backend needs --exec TEMPLATE (or `command` under [exec])")
+    })?;
+    let read = f.exec_read.or(s.read_command);
+    let e = Exec::new(&template, read.as_deref()).map_err(Error::usage)?;
+    command::register_secrets(&e.template);
+    if let Some(r) = &e.read {
+        command::register_secrets(r);
+    }
+    Ok(e)
+}
+
+/// exec pools may be bare names; servers, if given, are passed to the
+/// template as `{servers}`.
+pub const SERVERS: crate::backend::ServerRule = crate::backend::ServerRule {
+    needs_servers: false,
+    valid: |s| {
+        !s.is_empty()
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_.:/@=+-".contains(c))
+    },
+};
 
 /// The exec backend.
 #[derive(Debug, Clone)]
@@ -54,36 +113,13 @@ pub struct Exec {
 /// external systems round to their own weight scales.
 pub const VERIFY_TOLERANCE: f64 = 0.5;
 
-impl Exec {
-    /// Build from a template string; the mode follows the placeholders.
-    pub fn new(template: &str, read: Option<&str>) -> Result<Exec, String> {
-        let words = command::split_words(template).map_err(|e| format!("--exec: {e}"))?;
-        let has = |p: &str| words.iter().any(|w| w.contains(p));
-        let per_pool = ["{pool}", "{percent}", "{weight}", "{servers}"]
-            .iter()
-            .any(|p| has(p));
-        let mode = match (per_pool, has("{split}")) {
-            (true, true) => {
-                return Err("--exec: use either {split} (run once) or {pool}/{percent}/{weight} (run per pool), not both".into());
-            }
-            (_, true) => Mode::Once,
-            (true, false) => Mode::PerPool,
-            (false, false) => {
-                return Err("--exec: the template needs a placeholder: {pool}, {percent}, {weight} or {split}".into());
-            }
-        };
-        let read = read
-            .map(|r| command::split_words(r).map_err(|e| format!("--exec-read: {e}")))
-            .transpose()?;
-        Ok(Exec {
-            template: words,
-            mode,
-            read,
-        })
+impl Backend for Exec {
+    fn kind(&self) -> &'static str {
+        "exec"
     }
 
     /// JSON description.
-    pub fn describe(&self) -> Value {
+    fn describe(&self) -> Value {
         json!({
             "kind": "exec",
             "command": command::display(&self.template),
@@ -93,7 +129,7 @@ impl Exec {
     }
 
     /// `exec aws route53 … (per pool)`.
-    pub fn label(&self) -> String {
+    fn label(&self) -> String {
         let mode = match self.mode {
             Mode::PerPool => "per pool",
             Mode::Once => "once",
@@ -101,8 +137,22 @@ impl Exec {
         format!("exec `{}` ({mode})", command::display(&self.template))
     }
 
+    /// `{weight}` is out of 100.
+    fn max_weight(&self) -> u32 {
+        100
+    }
+
+    fn target(&self, split: &Split, pools: &[Pool]) -> Target {
+        target(split, pools)
+    }
+
+    /// Only with a read command (`--exec-read`).
+    fn readable(&self) -> bool {
+        self.read.is_some()
+    }
+
     /// Run the read command and parse its split.
-    pub fn read(&self, pools: &[Pool], timeout: Duration) -> Result<Snapshot, String> {
+    fn read(&self, pools: &[Pool], timeout: Duration) -> Result<Snapshot, String> {
         let Some(argv) = &self.read else {
             return Err("the exec backend has no read command (--exec-read), so the live split cannot be seen".into());
         };
@@ -137,9 +187,102 @@ impl Exec {
                     })
                     .collect(),
                 others: Vec::new(),
-                raw: Raw::Exec,
+                raw: Raw::Weights,
             }),
         }
+    }
+
+    fn stand_in(&self, split: &Split, pools: &[Pool]) -> Snapshot {
+        snapshot(split, pools)
+    }
+
+    fn exact_weights(&self) -> bool {
+        false
+    }
+
+    /// The command lines a change runs.
+    fn plan(&self, pools: &[Pool], from: Option<&Snapshot>, target: &Target) -> Vec<Action> {
+        self.runs(pools, from, target)
+            .into_iter()
+            .map(|(argv, _)| Action::Run(argv))
+            .collect()
+    }
+
+    /// Run them in order; stop at the first failure.
+    fn apply(
+        &self,
+        pools: &[Pool],
+        from: Option<&Snapshot>,
+        target: &Target,
+        timeout: Duration,
+    ) -> Result<Vec<Action>, ApplyError> {
+        let deadline = Deadline::after(timeout);
+        let mut done = Vec::new();
+        for (argv, env) in self.runs(pools, from, target) {
+            let left_before = if done.is_empty() {
+                Left::Unchanged
+            } else {
+                Left::Changed
+            };
+            let budget = deadline.left();
+            let f = command::run(&argv, &env, budget).map_err(|message| ApplyError {
+                message,
+                left: left_before,
+            })?;
+            if f.timed_out {
+                // It may have done part of its work.
+                return Err(ApplyError {
+                    message: format!("`{}` {}", command::display(&argv), f.describe()),
+                    left: Left::Changed,
+                });
+            }
+            if !f.success() {
+                return Err(ApplyError {
+                    message: format!("`{}` failed ({})", command::display(&argv), f.describe()),
+                    left: left_before,
+                });
+            }
+            golive_core::log::debug(&format!("ran {}", command::display(&argv)));
+            done.push(Action::Run(argv));
+        }
+        Ok(done)
+    }
+
+    fn verify(&self, live: &Snapshot, target: &Target) -> Result<(), String> {
+        verify(live, target)
+    }
+
+    fn holds(&self, snap: &Snapshot, target: &Target) -> bool {
+        holds(snap, target)
+    }
+}
+
+impl Exec {
+    /// Build from a template string; the mode follows the placeholders.
+    pub fn new(template: &str, read: Option<&str>) -> Result<Exec, String> {
+        let words = command::split_words(template).map_err(|e| format!("--exec: {e}"))?;
+        let has = |p: &str| words.iter().any(|w| w.contains(p));
+        let per_pool = ["{pool}", "{percent}", "{weight}", "{servers}"]
+            .iter()
+            .any(|p| has(p));
+        let mode = match (per_pool, has("{split}")) {
+            (true, true) => {
+                return Err("--exec: use either {split} (run once) or {pool}/{percent}/{weight} (run per pool), not both".into());
+            }
+            (_, true) => Mode::Once,
+            (true, false) => Mode::PerPool,
+            (false, false) => {
+                return Err("--exec: the template needs a placeholder: {pool}, {percent}, {weight} or {split}".into());
+            }
+        };
+        let read = read
+            .map(|r| command::split_words(r).map_err(|e| format!("--exec-read: {e}")))
+            .transpose()?;
+        Ok(Exec {
+            template: words,
+            mode,
+            read,
+        })
     }
 
     fn runs(&self, pools: &[Pool], from: Option<&Snapshot>, target: &Target) -> Vec<Run> {
@@ -198,54 +341,6 @@ impl Exec {
                 w
             })
             .collect()
-    }
-
-    /// The command lines a change runs.
-    pub fn plan(&self, pools: &[Pool], from: Option<&Snapshot>, target: &Target) -> Vec<Action> {
-        self.runs(pools, from, target)
-            .into_iter()
-            .map(|(argv, _)| Action::Run(argv))
-            .collect()
-    }
-
-    /// Run them in order; stop at the first failure.
-    pub fn apply(
-        &self,
-        pools: &[Pool],
-        from: Option<&Snapshot>,
-        target: &Target,
-        timeout: Duration,
-    ) -> Result<Vec<Action>, ApplyError> {
-        let deadline = Deadline::after(timeout);
-        let mut done = Vec::new();
-        for (argv, env) in self.runs(pools, from, target) {
-            let left_before = if done.is_empty() {
-                Left::Unchanged
-            } else {
-                Left::Changed
-            };
-            let budget = deadline.left();
-            let f = command::run(&argv, &env, budget).map_err(|message| ApplyError {
-                message,
-                left: left_before,
-            })?;
-            if f.timed_out {
-                // It may have done part of its work.
-                return Err(ApplyError {
-                    message: format!("`{}` {}", command::display(&argv), f.describe()),
-                    left: Left::Changed,
-                });
-            }
-            if !f.success() {
-                return Err(ApplyError {
-                    message: format!("`{}` failed ({})", command::display(&argv), f.describe()),
-                    left: left_before,
-                });
-            }
-            golive_core::log::debug(&format!("ran {}", command::display(&argv)));
-            done.push(Action::Run(argv));
-        }
-        Ok(done)
     }
 }
 
@@ -338,7 +433,7 @@ pub fn snapshot(live: &Split, pools: &[Pool]) -> Snapshot {
             })
             .collect(),
         others: Vec::new(),
-        raw: Raw::Exec,
+        raw: Raw::Weights,
     }
 }
 

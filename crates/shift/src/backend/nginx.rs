@@ -17,7 +17,9 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::backend::{Action, ApplyError, Left, Raw, ServerView, Snapshot, Target, derive};
+use crate::backend::{
+    Action, ApplyError, Backend, Left, Raw, ServerView, Snapshot, Target, derive,
+};
 use crate::command;
 use crate::split::Pool;
 
@@ -32,6 +34,87 @@ pub struct Nginx {
     pub reload: Vec<String>,
 }
 
+/// `--nginx-*` flags (and their `SHIFT_*` variables).
+#[derive(Debug, Default, clap::Args)]
+#[group(skip)]
+pub struct Flags {
+    /// nginx upstream include file that shift rewrites.
+    #[arg(long, env = "SHIFT_NGINX_UPSTREAM_FILE", value_name = "PATH")]
+    pub nginx_upstream_file: Option<PathBuf>,
+    /// Command that tests nginx's configuration [default: nginx -t].
+    #[arg(long, env = "SHIFT_NGINX_TEST_CMD", value_name = "CMD")]
+    pub nginx_test_cmd: Option<String>,
+    /// Command that reloads nginx [default: nginx -s reload].
+    #[arg(long, env = "SHIFT_NGINX_RELOAD_CMD", value_name = "CMD")]
+    pub nginx_reload_cmd: Option<String>,
+}
+
+impl Flags {
+    /// Whether any of them was given.
+    pub fn given(&self) -> bool {
+        self.nginx_upstream_file.is_some()
+            || self.nginx_test_cmd.is_some()
+            || self.nginx_reload_cmd.is_some()
+    }
+}
+
+/// `[nginx]` in the config file.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Section {
+    upstream_file: Option<PathBuf>,
+    test_command: Option<String>,
+    reload_command: Option<String>,
+}
+
+impl Section {
+    /// Relative paths in the file are relative to the file's directory.
+    pub fn resolve_paths(&mut self, base: &std::path::Path) {
+        if let Some(u) = self.upstream_file.as_mut()
+            && u.is_relative()
+        {
+            *u = base.join(&*u);
+        }
+    }
+}
+
+/// The backend from flags over the config section.
+pub fn build(f: Flags, s: Option<Section>) -> Result<Nginx, golive_core::Error> {
+    use golive_core::Error;
+    let s = s.unwrap_or_default();
+    let upstream_file = f.nginx_upstream_file.or(s.upstream_file).ok_or_else(|| {
+        Error::usage(
+            "the nginx backend needs --nginx-upstream-file PATH (or `upstream_file` under [nginx])",
+        )
+    })?;
+    let words = |v: Option<String>, default: &str, flag: &str| -> Result<Vec<String>, Error> {
+        command::split_words(v.as_deref().unwrap_or(default))
+            .map_err(|e| Error::usage(format!("{flag}: {e}")))
+    };
+    let n = Nginx {
+        upstream_file,
+        test: words(
+            f.nginx_test_cmd.or(s.test_command),
+            "nginx -t",
+            "--nginx-test-cmd",
+        )?,
+        reload: words(
+            f.nginx_reload_cmd.or(s.reload_command),
+            "nginx -s reload",
+            "--nginx-reload-cmd",
+        )?,
+    };
+    command::register_secrets(&n.test);
+    command::register_secrets(&n.reload);
+    Ok(n)
+}
+
+/// nginx pools name `host:port` servers.
+pub const SERVERS: crate::backend::ServerRule = crate::backend::ServerRule {
+    needs_servers: true,
+    valid: valid_server,
+};
+
 /// Whether `s` may appear as a server address in an nginx config line.
 pub fn valid_server(s: &str) -> bool {
     !s.is_empty()
@@ -40,9 +123,13 @@ pub fn valid_server(s: &str) -> bool {
         })
 }
 
-impl Nginx {
+impl Backend for Nginx {
+    fn kind(&self) -> &'static str {
+        "nginx"
+    }
+
     /// JSON description.
-    pub fn describe(&self) -> Value {
+    fn describe(&self) -> Value {
         json!({
             "kind": "nginx",
             "upstream_file": self.upstream_file.display().to_string(),
@@ -52,21 +139,13 @@ impl Nginx {
     }
 
     /// `nginx upstream file /etc/nginx/shift/app.conf`.
-    pub fn label(&self) -> String {
+    fn label(&self) -> String {
         format!("nginx upstream file {}", self.upstream_file.display())
-    }
-
-    fn current(&self) -> Result<Option<String>, String> {
-        match std::fs::read_to_string(&self.upstream_file) {
-            Ok(s) => Ok(Some(s)),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(format!("cannot read {}: {e}", self.upstream_file.display())),
-        }
     }
 
     /// Read the file: each pool server's weight (`down` is 0; no `weight=`
     /// is nginx's default 1). A missing file reads as no servers.
-    pub fn read(&self, pools: &[Pool]) -> Result<Snapshot, String> {
+    fn read(&self, pools: &[Pool], _timeout: Duration) -> Result<Snapshot, String> {
         let content = self.current()?;
         let parsed = match &content {
             Some(c) => parse(c).map_err(|e| format!("{}: {e}", self.upstream_file.display()))?,
@@ -106,38 +185,28 @@ impl Nginx {
             split: derive(pools, &ordered, false),
             servers: ordered,
             others,
-            raw: Raw::Nginx(content),
+            raw: Raw::File(content),
         })
     }
 
-    /// The file for `target`.
-    pub fn render(&self, pools: &[Pool], target: &Target) -> String {
-        let mut out = format!(
-            "# Managed by shift: split {}. Edits made here by hand are overwritten.\n",
-            target.split.spec()
-        );
-        for p in pools {
-            for s in &p.servers {
-                let w = target.weight(s).unwrap_or(0);
-                if w == 0 {
-                    out.push_str(&format!("server {s} down;  # pool {}\n", p.name));
-                } else {
-                    out.push_str(&format!("server {s} weight={w};  # pool {}\n", p.name));
-                }
-            }
-        }
-        out
+    fn raw_for(&self, pools: &[Pool], target: &Target) -> Raw {
+        Raw::File(Some(self.render(pools, target)))
     }
 
-    fn old_content(&self, from: Option<&Snapshot>) -> Result<Option<String>, String> {
-        match from.map(|f| &f.raw) {
-            Some(Raw::Nginx(c)) => Ok(c.clone()),
-            _ => self.current(),
+    /// A rewrite would drop servers no pool names: refuse.
+    fn unpooled(&self, others: &[ServerView]) -> Result<(), String> {
+        if others.is_empty() {
+            return Ok(());
         }
+        Err(format!(
+            "{} has servers in no pool: {}; add them to a pool or remove them by hand",
+            self.upstream_file.display(),
+            crate::backend::describe_servers(others)
+        ))
     }
 
     /// The write (with its diff), the test and the reload.
-    pub fn plan(&self, pools: &[Pool], from: Option<&Snapshot>, target: &Target) -> Vec<Action> {
+    fn plan(&self, pools: &[Pool], from: Option<&Snapshot>, target: &Target) -> Vec<Action> {
         let old = self.old_content(from).ok().flatten().unwrap_or_default();
         let new = self.render(pools, target);
         vec![
@@ -152,7 +221,7 @@ impl Nginx {
 
     /// Write, test, reload; put the previous file back if the test or the
     /// reload fails.
-    pub fn apply(
+    fn apply(
         &self,
         pools: &[Pool],
         from: Option<&Snapshot>,
@@ -168,8 +237,14 @@ impl Nginx {
     }
 
     /// Put a snapshot's file back (write, test, reload).
-    pub fn restore(&self, snap: &Snapshot, timeout: Duration) -> Result<Vec<Action>, ApplyError> {
-        let Raw::Nginx(content) = &snap.raw else {
+    fn restore(
+        &self,
+        _pools: &[Pool],
+        _now: Option<&Snapshot>,
+        snap: &Snapshot,
+        timeout: Duration,
+    ) -> Result<Vec<Action>, ApplyError> {
+        let Raw::File(content) = &snap.raw else {
             return Err(ApplyError {
                 message: "no previous nginx upstream file to put back".into(),
                 left: Left::Changed,
@@ -209,6 +284,50 @@ impl Nginx {
             }
         }
         Ok(done)
+    }
+
+    fn verify_restored(&self, live: &Snapshot, start: &Snapshot) -> Result<(), String> {
+        if live.raw == start.raw {
+            Ok(())
+        } else {
+            Err("the upstream file differs from the one before the change".into())
+        }
+    }
+}
+
+impl Nginx {
+    fn current(&self) -> Result<Option<String>, String> {
+        match std::fs::read_to_string(&self.upstream_file) {
+            Ok(s) => Ok(Some(s)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(format!("cannot read {}: {e}", self.upstream_file.display())),
+        }
+    }
+
+    /// The file for `target`.
+    pub fn render(&self, pools: &[Pool], target: &Target) -> String {
+        let mut out = format!(
+            "# Managed by shift: split {}. Edits made here by hand are overwritten.\n",
+            target.split.spec()
+        );
+        for p in pools {
+            for s in &p.servers {
+                let w = target.weight(s).unwrap_or(0);
+                if w == 0 {
+                    out.push_str(&format!("server {s} down;  # pool {}\n", p.name));
+                } else {
+                    out.push_str(&format!("server {s} weight={w};  # pool {}\n", p.name));
+                }
+            }
+        }
+        out
+    }
+
+    fn old_content(&self, from: Option<&Snapshot>) -> Result<Option<String>, String> {
+        match from.map(|f| &f.raw) {
+            Some(Raw::File(c)) => Ok(c.clone()),
+            _ => self.current(),
+        }
     }
 
     fn install(

@@ -1,16 +1,23 @@
-//! The three backends behind one interface: read the live split, plan a
+//! The backends behind one trait, [`Backend`]: read the live split, plan a
 //! change, apply it, restore a snapshot, and verify by reading back.
 //!
-//! - [`crate::haproxy`]: runtime API on the admin socket; weights 0–256.
-//! - [`crate::nginx`]: an upstream include file, `nginx -t`, reload.
-//! - [`crate::exec`]: a command template run per pool or once.
+//! - [`haproxy`]: runtime API on the admin socket; weights 0–256.
+//! - [`nginx`]: an upstream include file, `nginx -t`, reload.
+//! - [`exec`]: a command template run per pool or once.
+//!
+//! Adding one (Envoy, Traefik, a cloud load balancer) means a module here
+//! implementing [`Backend`], and its flags, config section and constructor
+//! registered in [`crate::target`]; nothing else names a backend.
+
+pub mod exec;
+pub mod haproxy;
+pub mod nginx;
 
 use std::time::Duration;
 
 use serde_json::{Map, Value, json};
 
 use crate::split::{self, Pool, Split};
-use crate::{exec, haproxy, nginx};
 
 /// One server as read from the backend.
 #[derive(Debug, Clone, PartialEq)]
@@ -42,15 +49,14 @@ pub struct Snapshot {
     pub raw: Raw,
 }
 
-/// Backend-specific state kept for restoring a snapshot.
-#[derive(Debug, Clone)]
+/// How a snapshot is put back exactly.
+#[derive(Debug, Clone, PartialEq)]
 pub enum Raw {
-    /// HAProxy: the weights in `servers` are everything.
-    Haproxy,
-    /// nginx: the upstream file's bytes (`None`: it did not exist).
-    Nginx(Option<String>),
-    /// exec: the split, when known.
-    Exec,
+    /// By setting the weights in `servers` again (HAProxy, exec).
+    Weights,
+    /// By writing a file's bytes back (nginx's upstream file; `None`: it
+    /// did not exist).
+    File(Option<String>),
 }
 
 impl Snapshot {
@@ -244,181 +250,176 @@ impl Action {
     }
 }
 
-/// The configured backend.
-#[derive(Debug, Clone)]
-pub enum Backend {
-    /// HAProxy runtime API.
-    Haproxy(haproxy::Haproxy),
-    /// nginx upstream include file.
-    Nginx(nginx::Nginx),
-    /// A command template.
-    Exec(exec::Exec),
+/// What a backend accepts as pool servers.
+#[derive(Debug, Clone, Copy)]
+pub struct ServerRule {
+    /// Whether every pool must name servers (exec pools may be bare names).
+    pub needs_servers: bool,
+    /// Whether a server name is one this backend can hold.
+    pub valid: fn(&str) -> bool,
 }
 
-impl Backend {
-    /// `haproxy`, `nginx` or `exec`.
-    pub fn kind(&self) -> &'static str {
-        match self {
-            Backend::Haproxy(_) => "haproxy",
-            Backend::Nginx(_) => "nginx",
-            Backend::Exec(_) => "exec",
-        }
-    }
+/// A load balancer (or anything that splits traffic) shift can drive.
+///
+/// The defaults are those of a backend whose state is per-server weights up
+/// to [`split::MAX_WEIGHT`] that can be read back.
+pub trait Backend: std::fmt::Debug + Send + Sync {
+    /// `haproxy`, `nginx`, `exec`, …
+    fn kind(&self) -> &'static str;
 
-    /// JSON description for reports and the journal.
-    pub fn describe(&self) -> Value {
-        match self {
-            Backend::Haproxy(h) => h.describe(),
-            Backend::Nginx(n) => n.describe(),
-            Backend::Exec(e) => e.describe(),
-        }
-    }
+    /// JSON description for reports and the journal (secrets masked).
+    fn describe(&self) -> Value;
 
     /// One line for people: `haproxy backend app via /run/haproxy.sock`.
-    pub fn label(&self) -> String {
-        match self {
-            Backend::Haproxy(h) => h.label(),
-            Backend::Nginx(n) => n.label(),
-            Backend::Exec(e) => e.label(),
-        }
-    }
+    fn label(&self) -> String;
 
     /// The largest per-server weight this backend takes.
-    pub fn max_weight(&self) -> u32 {
-        match self {
-            Backend::Haproxy(_) | Backend::Nginx(_) => split::MAX_WEIGHT,
-            Backend::Exec(_) => 100,
-        }
+    fn max_weight(&self) -> u32 {
+        split::MAX_WEIGHT
     }
 
-    /// The target for `split`: HAProxy and nginx map onto server weights;
-    /// exec's `{weight}` is out of 100.
-    pub fn target(&self, split: &Split, pools: &[Pool]) -> Target {
-        match self {
-            Backend::Exec(_) => exec::target(split, pools),
-            _ => Target::new(split, pools, self.max_weight()),
-        }
+    /// The target for `split`, mapped onto per-server weights.
+    fn target(&self, split: &Split, pools: &[Pool]) -> Target {
+        Target::new(split, pools, self.max_weight())
     }
 
-    /// Whether live state can be read back (exec needs `--exec-read`).
-    pub fn readable(&self) -> bool {
-        match self {
-            Backend::Exec(e) => e.read.is_some(),
-            _ => true,
-        }
+    /// Whether live state can be read back.
+    fn readable(&self) -> bool {
+        true
     }
 
     /// Read the live state. An error means it could not be seen.
-    pub fn read(&self, pools: &[Pool], timeout: Duration) -> Result<Snapshot, String> {
-        match self {
-            Backend::Haproxy(h) => h.read(pools, timeout),
-            Backend::Nginx(n) => n.read(pools),
-            Backend::Exec(e) => e.read(pools, timeout),
+    fn read(&self, pools: &[Pool], timeout: Duration) -> Result<Snapshot, String>;
+
+    /// A snapshot standing for `split` when it cannot be read back (the
+    /// journal's last split, or what was just applied).
+    fn stand_in(&self, split: &Split, pools: &[Pool]) -> Snapshot {
+        let t = self.target(split, pools);
+        pretend(self, pools, &t)
+    }
+
+    /// How a snapshot of `target` applied would be put back exactly (for
+    /// planning the later steps of a dry run).
+    fn raw_for(&self, _pools: &[Pool], _target: &Target) -> Raw {
+        Raw::Weights
+    }
+
+    /// Servers the backend has that no pool names: a warning when they take
+    /// traffic; a backend that would lose them on rewrite refuses.
+    fn unpooled(&self, others: &[ServerView]) -> Result<(), String> {
+        if others.iter().any(|o| o.weight > 0) {
+            golive_core::log::warn(&format!(
+                "servers in no pool also take traffic: {} (the split covers pool servers only)",
+                describe_servers(others)
+            ));
         }
+        Ok(())
+    }
+
+    /// Whether journaled per-server weights can be compared with live ones
+    /// exactly (a command template's weights are relative).
+    fn exact_weights(&self) -> bool {
+        true
     }
 
     /// What applying `target` over `from` would do.
-    pub fn plan(&self, pools: &[Pool], from: Option<&Snapshot>, target: &Target) -> Vec<Action> {
-        match self {
-            Backend::Haproxy(h) => h.plan(from, target),
-            Backend::Nginx(n) => n.plan(pools, from, target),
-            Backend::Exec(e) => e.plan(pools, from, target),
-        }
-    }
+    fn plan(&self, pools: &[Pool], from: Option<&Snapshot>, target: &Target) -> Vec<Action>;
 
     /// Apply `target` over `from`; on error, say what was left.
-    pub fn apply(
+    fn apply(
         &self,
         pools: &[Pool],
         from: Option<&Snapshot>,
         target: &Target,
         timeout: Duration,
-    ) -> Result<Vec<Action>, ApplyError> {
-        match self {
-            Backend::Haproxy(h) => h.apply(from, target, timeout),
-            Backend::Nginx(n) => n.apply(pools, from, target, timeout),
-            Backend::Exec(e) => e.apply(pools, from, target, timeout),
-        }
-    }
+    ) -> Result<Vec<Action>, ApplyError>;
 
     /// Put `snap` back (the state a run started from), from whatever is
     /// live now (`now`, if known).
-    pub fn restore(
+    fn restore(
         &self,
         pools: &[Pool],
         now: Option<&Snapshot>,
         snap: &Snapshot,
         timeout: Duration,
     ) -> Result<Vec<Action>, ApplyError> {
-        match self {
-            Backend::Nginx(n) => n.restore(snap, timeout),
-            _ => {
-                let Some(t) = Target::from_snapshot(snap) else {
-                    return Err(ApplyError {
-                        message: "the previous split is not known, so it cannot be put back".into(),
-                        left: Left::Changed,
-                    });
-                };
-                self.apply(pools, now, &t, timeout)
-            }
-        }
+        let Some(t) = Target::from_snapshot(snap) else {
+            return Err(ApplyError {
+                message: "the previous split is not known, so it cannot be put back".into(),
+                left: Left::Changed,
+            });
+        };
+        self.apply(pools, now, &t, timeout)
     }
 
     /// Whether `live` holds `target`. `Err` says what differs.
-    pub fn verify(&self, live: &Snapshot, target: &Target) -> Result<(), String> {
-        match self {
-            Backend::Exec(_) => exec::verify(live, target),
-            _ => {
-                let mut diffs = Vec::new();
-                for (_, server, want) in &target.weights {
-                    match live.servers.iter().find(|s| &s.name == server) {
-                        Some(s) if s.weight == *want => {}
-                        Some(s) => {
-                            diffs.push(format!("{server} has weight {} (want {want})", s.weight))
-                        }
-                        None => diffs.push(format!("{server} is missing")),
-                    }
-                }
-                if diffs.is_empty() {
-                    Ok(())
-                } else {
-                    Err(diffs.join(", "))
-                }
-            }
-        }
+    fn verify(&self, live: &Snapshot, target: &Target) -> Result<(), String> {
+        verify_weights(live, target)
     }
 
     /// Whether `live` is the state `start` recorded (after a restore).
-    pub fn verify_restored(&self, live: &Snapshot, start: &Snapshot) -> Result<(), String> {
-        match (&live.raw, &start.raw) {
-            (Raw::Nginx(now), Raw::Nginx(before)) => {
-                if now == before {
-                    Ok(())
-                } else {
-                    Err("the upstream file differs from the one before the change".into())
-                }
-            }
-            _ => match Target::from_snapshot(start) {
-                Some(t) => self.verify(live, &t),
-                None => Err("the state before the change is not known".into()),
-            },
+    fn verify_restored(&self, live: &Snapshot, start: &Snapshot) -> Result<(), String> {
+        match Target::from_snapshot(start) {
+            Some(t) => self.verify(live, &t),
+            None => Err("the state before the change is not known".into()),
         }
     }
 
     /// Whether `snap` equals `target` exactly (so there is nothing to do).
-    pub fn holds(&self, snap: &Snapshot, target: &Target) -> bool {
-        match self {
-            Backend::Exec(_) => exec::holds(snap, target),
-            _ => self.verify(snap, target).is_ok(),
-        }
+    fn holds(&self, snap: &Snapshot, target: &Target) -> bool {
+        self.verify(snap, target).is_ok()
     }
 
     /// After a verified change: persist what must survive a reload (HAProxy's
     /// server-state file). `Ok(None)` when nothing is configured.
-    pub fn persist(&self, timeout: Duration) -> Result<Option<Value>, String> {
-        match self {
-            Backend::Haproxy(h) => h.save_state(timeout),
-            _ => Ok(None),
+    fn persist(&self, _timeout: Duration) -> Result<Option<Value>, String> {
+        Ok(None)
+    }
+}
+
+/// Every pool server's weight equals the target's. `Err` names the ones
+/// that differ.
+pub fn verify_weights(live: &Snapshot, target: &Target) -> Result<(), String> {
+    let mut diffs = Vec::new();
+    for (_, server, want) in &target.weights {
+        match live.servers.iter().find(|s| &s.name == server) {
+            Some(s) if s.weight == *want => {}
+            Some(s) => diffs.push(format!("{server} has weight {} (want {want})", s.weight)),
+            None => diffs.push(format!("{server} is missing")),
         }
+    }
+    if diffs.is_empty() {
+        Ok(())
+    } else {
+        Err(diffs.join(", "))
+    }
+}
+
+/// `name (weight N), …` for messages.
+pub fn describe_servers(servers: &[ServerView]) -> String {
+    servers
+        .iter()
+        .map(|o| format!("{} (weight {})", o.name, o.weight))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A snapshot as if `t` had been applied.
+pub fn pretend<B: Backend + ?Sized>(backend: &B, pools: &[Pool], t: &Target) -> Snapshot {
+    Snapshot {
+        split: Some(t.split.clone()),
+        servers: t
+            .weights
+            .iter()
+            .map(|(p, s, w)| ServerView {
+                pool: Some(p.clone()),
+                name: s.clone(),
+                weight: *w,
+                state: None,
+                serving: None,
+            })
+            .collect(),
+        others: Vec::new(),
+        raw: backend.raw_for(pools, t),
     }
 }

@@ -22,8 +22,96 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::backend::{Action, ApplyError, Left, Raw, ServerView, Snapshot, Target, derive};
+use crate::backend::{
+    Action, ApplyError, Backend, Left, Raw, ServerView, Snapshot, Target, derive,
+};
 use crate::split::Pool;
+
+/// `--haproxy-*` flags (and their `SHIFT_*` variables).
+#[derive(Debug, Default, clap::Args)]
+#[group(skip)]
+pub struct Flags {
+    /// HAProxy admin socket: a unix path or HOST:PORT (`stats socket … level admin`).
+    #[arg(long, env = "SHIFT_HAPROXY_SOCKET", value_name = "PATH|HOST:PORT")]
+    pub haproxy_socket: Option<String>,
+    /// HAProxy backend holding the pools' servers.
+    #[arg(long, env = "SHIFT_HAPROXY_BACKEND", value_name = "NAME")]
+    pub haproxy_backend: Option<String>,
+    /// Save `show servers state` here after each verified change (HAProxy's
+    /// `server-state-file`), so a reload keeps the weights.
+    #[arg(long, env = "SHIFT_STATE_FILE", value_name = "PATH")]
+    pub state_file: Option<PathBuf>,
+}
+
+impl Flags {
+    /// Whether any of them was given.
+    pub fn given(&self) -> bool {
+        self.haproxy_socket.is_some() || self.haproxy_backend.is_some() || self.state_file.is_some()
+    }
+}
+
+/// `[haproxy]` in the config file.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Section {
+    socket: Option<String>,
+    backend: Option<String>,
+    state_file: Option<PathBuf>,
+}
+
+impl Section {
+    /// Relative paths in the file are relative to the file's directory.
+    pub fn resolve_paths(&mut self, base: &std::path::Path) {
+        if let Some(s) = self.state_file.as_mut()
+            && s.is_relative()
+        {
+            *s = base.join(&*s);
+        }
+        if let Some(s) = self.socket.as_mut()
+            && let Ok(Address::Unix(p)) = Address::parse(s)
+            && p.is_relative()
+        {
+            *s = base.join(p).display().to_string();
+        }
+    }
+}
+
+/// The backend from flags over the config section.
+pub fn build(f: Flags, s: Option<Section>) -> Result<Haproxy, golive_core::Error> {
+    use golive_core::Error;
+    let s = s.unwrap_or_default();
+    let socket = f.haproxy_socket.or(s.socket).ok_or_else(|| {
+        Error::usage("the HAProxy backend needs --haproxy-socket PATH|HOST:PORT (or `socket` under [haproxy])")
+    })?;
+    let backend = f.haproxy_backend.or(s.backend).ok_or_else(|| {
+        Error::usage(
+            "the HAProxy backend needs --haproxy-backend NAME (or `backend` under [haproxy])",
+        )
+    })?;
+    if !valid_name(&backend) {
+        return Err(Error::usage(format!(
+            "HAProxy backend name '{backend}' may only hold letters, digits, '_', '-', '.' and ':'"
+        )));
+    }
+    Ok(Haproxy {
+        address: Address::parse(&socket).map_err(Error::usage)?,
+        backend,
+        state_file: f.state_file.or(s.state_file),
+    })
+}
+
+/// HAProxy pools name servers of the backend.
+pub const SERVERS: crate::backend::ServerRule = crate::backend::ServerRule {
+    needs_servers: true,
+    valid: valid_name,
+};
+
+/// A backend or server name HAProxy accepts.
+fn valid_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | ':'))
+}
 
 /// Where the admin socket is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,9 +174,13 @@ pub struct Haproxy {
 /// Each single call waits at most this long, whatever the budget.
 const CALL_TIMEOUT: Duration = Duration::from_secs(5);
 
-impl Haproxy {
+impl Backend for Haproxy {
+    fn kind(&self) -> &'static str {
+        "haproxy"
+    }
+
     /// JSON description.
-    pub fn describe(&self) -> Value {
+    fn describe(&self) -> Value {
         json!({
             "kind": "haproxy",
             "socket": self.address.to_string(),
@@ -98,63 +190,12 @@ impl Haproxy {
     }
 
     /// `haproxy backend app via /run/haproxy/admin.sock`.
-    pub fn label(&self) -> String {
+    fn label(&self) -> String {
         format!("haproxy backend {} via {}", self.backend, self.address)
     }
 
-    /// Send one command and return the reply.
-    pub fn command(&self, cmd: &str, deadline: Deadline) -> Result<String, String> {
-        let left = deadline.cap(CALL_TIMEOUT);
-        if left.is_zero() {
-            return Err(format!("no time left to send `{cmd}` to HAProxy"));
-        }
-        let what = format!("HAProxy admin socket {}", self.address);
-        let mut stream: Box<dyn ReadWrite> = match &self.address {
-            Address::Unix(p) => Box::new(
-                connect_unix(p.clone(), left)
-                    .map_err(|e| format!("cannot connect to {what}: {e}"))?,
-            ),
-            Address::Tcp(a) => Box::new(
-                connect_tcp(a, left).map_err(|e| format!("cannot connect to {what}: {e}"))?,
-            ),
-        };
-        let io = |e: std::io::Error| {
-            if matches!(
-                e.kind(),
-                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-            ) {
-                format!(
-                    "{what} did not answer `{cmd}` within {}",
-                    golive_core::units::human_duration(left)
-                )
-            } else {
-                format!("{what}: `{cmd}`: {e}")
-            }
-        };
-        stream.set_timeouts(left).map_err(io)?;
-        stream
-            .write_all(format!("{cmd}\n").as_bytes())
-            .map_err(io)?;
-        let mut out = Vec::new();
-        let mut buf = [0u8; 16384];
-        loop {
-            let remaining = deadline.cap(CALL_TIMEOUT);
-            if remaining.is_zero() {
-                return Err(io(std::io::ErrorKind::TimedOut.into()));
-            }
-            stream.set_timeouts(remaining).map_err(io)?;
-            match stream.read(&mut buf) {
-                Ok(0) => break,
-                Ok(n) => out.extend_from_slice(&buf[..n]),
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(io(e)),
-            }
-        }
-        Ok(String::from_utf8_lossy(&out).into_owned())
-    }
-
     /// Read the pools' servers from `show servers state BACKEND`.
-    pub fn read(&self, pools: &[Pool], timeout: Duration) -> Result<Snapshot, String> {
+    fn read(&self, pools: &[Pool], timeout: Duration) -> Result<Snapshot, String> {
         let deadline = Deadline::after(timeout);
         let reply = self.command(&format!("show servers state {}", self.backend), deadline)?;
         let rows = parse_state(&reply).map_err(|e| {
@@ -212,12 +253,12 @@ impl Haproxy {
             split: derive(pools, &servers, false),
             servers,
             others,
-            raw: Raw::Haproxy,
+            raw: Raw::Weights,
         })
     }
 
     /// The `set server` commands, rising weights first.
-    pub fn plan(&self, from: Option<&Snapshot>, target: &Target) -> Vec<Action> {
+    fn plan(&self, _pools: &[Pool], from: Option<&Snapshot>, target: &Target) -> Vec<Action> {
         let current =
             |s: &str| from.and_then(|f| f.servers.iter().find(|v| v.name == s).map(|v| v.weight));
         let mut up = Vec::new();
@@ -235,14 +276,15 @@ impl Haproxy {
     }
 
     /// Send the plan; stop at the first reply that is not empty.
-    pub fn apply(
+    fn apply(
         &self,
+        _pools: &[Pool],
         from: Option<&Snapshot>,
         target: &Target,
         timeout: Duration,
     ) -> Result<Vec<Action>, ApplyError> {
         let deadline = Deadline::after(timeout);
-        let plan = self.plan(from, target);
+        let plan = self.plan(&[], from, target);
         let mut done = Vec::new();
         for a in plan {
             let Action::Socket(cmd) = &a else { continue };
@@ -269,6 +311,63 @@ impl Haproxy {
             }
         }
         Ok(done)
+    }
+
+    fn persist(&self, timeout: Duration) -> Result<Option<Value>, String> {
+        self.save_state(timeout)
+    }
+}
+
+impl Haproxy {
+    /// Send one command and return the reply.
+    pub fn command(&self, cmd: &str, deadline: Deadline) -> Result<String, String> {
+        let left = deadline.cap(CALL_TIMEOUT);
+        if left.is_zero() {
+            return Err(format!("no time left to send `{cmd}` to HAProxy"));
+        }
+        let what = format!("HAProxy admin socket {}", self.address);
+        let mut stream: Box<dyn ReadWrite> = match &self.address {
+            Address::Unix(p) => Box::new(
+                connect_unix(p.clone(), left)
+                    .map_err(|e| format!("cannot connect to {what}: {e}"))?,
+            ),
+            Address::Tcp(a) => Box::new(
+                connect_tcp(a, left).map_err(|e| format!("cannot connect to {what}: {e}"))?,
+            ),
+        };
+        let io = |e: std::io::Error| {
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+            ) {
+                format!(
+                    "{what} did not answer `{cmd}` within {}",
+                    golive_core::units::human_duration(left)
+                )
+            } else {
+                format!("{what}: `{cmd}`: {e}")
+            }
+        };
+        stream.set_timeouts(left).map_err(io)?;
+        stream
+            .write_all(format!("{cmd}\n").as_bytes())
+            .map_err(io)?;
+        let mut out = Vec::new();
+        let mut buf = [0u8; 16384];
+        loop {
+            let remaining = deadline.cap(CALL_TIMEOUT);
+            if remaining.is_zero() {
+                return Err(io(std::io::ErrorKind::TimedOut.into()));
+            }
+            stream.set_timeouts(remaining).map_err(io)?;
+            match stream.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => out.extend_from_slice(&buf[..n]),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(io(e)),
+            }
+        }
+        Ok(String::from_utf8_lossy(&out).into_owned())
     }
 
     /// Save `show servers state` to the state file, if one is configured.
