@@ -103,7 +103,7 @@ struct SourceArgs {
     /// Resolution of `for` windows (default 15s, or for/4 when shorter).
     #[arg(long, env = "METRIC_GATE_STEP", value_name = "DUR", value_parser = parse_duration)]
     step: Option<Duration>,
-    /// Give up after this long (a whole check; each round of a watch).
+    /// Limit for the whole check (every rule's queries), or for each round of a watch.
     #[arg(long, env = "METRIC_GATE_TIMEOUT", value_name = "DUR", default_value = "10s", value_parser = parse_timeout)]
     timeout: Duration,
     /// Do not verify Prometheus's TLS certificate.

@@ -54,7 +54,7 @@ pub struct Cli {
 /// Attempts and deadlines, for every subcommand.
 #[derive(Debug, Clone, Args)]
 pub struct TimingArgs {
-    /// Limit for one attempt [default: 10s].
+    /// Limit for one attempt of each check: connect, handshake, answer [default: 10s]; --wait bounds all attempts.
     #[arg(long, global = true, env = "PROBE_TIMEOUT", value_name = "DUR", value_parser = parse_timeout)]
     pub timeout: Option<Duration>,
     /// Try again this many times after a failure.
