@@ -23,7 +23,6 @@ use std::process::ExitCode;
 
 use golive_core::output::{self, Format};
 use golive_core::{Deadline, Error, Run, Status};
-use serde_json::{Map, json};
 
 use crate::cli::{Cli, Config};
 use crate::report::{Context, Live};
@@ -105,24 +104,13 @@ fn execute(run: &Run, cfg: &Config) -> Result<Status, Error> {
 fn emit_failure(run: &Run, cfg: &Config, e: &Error) {
     let status = e.status().unwrap_or(Status::Unknown);
     match cfg.format {
-        Format::Json | Format::Ndjson => {
-            let mut f = Map::new();
-            f.insert("name".into(), json!(cfg.name_display));
-            f.insert("type".into(), json!(cfg.rtype.as_str()));
-            f.insert(
-                "mode".into(),
-                json!(if cfg.authoritative {
-                    "authoritative"
-                } else {
-                    "resolvers"
-                }),
-            );
-            f.insert("rounds".into(), json!(0));
-            f.insert("message".into(), json!(e.to_string()));
-            f.insert("servers".into(), json!([]));
-            output::emit_summary_json(cfg.format, &run.summary(status, f));
-        }
+        Format::Json | Format::Ndjson => output::emit_summary_json(
+            cfg.format,
+            &report::failure_summary(run, cfg, status, e.to_string()),
+        ),
         Format::Text => output::emit(&format!("{}: {e}\n", status.label())),
-        Format::Prom | Format::Csv => {}
+        // A scrape or a spreadsheet still sees that the run failed.
+        Format::Prom => output::emit(&report::failure_prom(cfg, status)),
+        Format::Csv => output::emit(&report::csv_header()),
     }
 }

@@ -5,9 +5,12 @@
 use std::io::Write as _;
 use std::time::Duration;
 
+use golive_core::doc::{Event as DocEvent, Item, Summary};
 use golive_core::output::{self, Format, Prom};
 use golive_core::units::human_duration;
-use golive_core::{Run, item, rfc3339};
+use golive_core::{Run, Status, duration_ms, rfc3339};
+use schemars::JsonSchema;
+use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 use crate::answer::name_str;
@@ -21,10 +24,6 @@ pub struct Context {
     pub nameservers: Vec<String>,
     /// The resolver used for discovery.
     pub resolver: Option<String>,
-}
-
-fn ms(d: Duration) -> f64 {
-    (d.as_secs_f64() * 1_000_000.0).round() / 1000.0
 }
 
 /// The answer as one short phrase: `192.0.2.1`, `lb.example.net → 192.0.2.1`.
@@ -106,33 +105,67 @@ pub fn check_message(cfg: &Config, c: &Check) -> String {
 
 /// A server's result as an item: `name`, `status`, `message`, then figures.
 pub fn check_item(cfg: &Config, c: &Check) -> Value {
-    let mut f = Map::new();
-    f.insert("address".into(), json!(c.server.addr.to_string()));
-    f.insert("matched".into(), json!(c.state == State::Match));
-    f.insert("rcode".into(), json!(c.rcode));
-    f.insert("answers".into(), json!(c.reading.values));
-    f.insert("cname_chain".into(), json!(c.reading.chain));
-    f.insert("ttl_s".into(), json!(c.reading.ttl));
-    f.insert("negative_ttl_s".into(), json!(c.reading.negative_ttl));
-    f.insert("latency_ms".into(), json!(ms(c.latency)));
-    f.insert(
-        "authoritative_answer".into(),
-        json!(c.rcode.as_ref().map(|_| c.aa)),
-    );
-    f.insert("soa_serial".into(), json!(c.serial));
-    f.insert(
-        "transport".into(),
-        json!(if c.rcode.is_none() {
-            None
-        } else if c.tcp {
-            Some("tcp")
-        } else {
-            Some("udp")
-        }),
-    );
-    f.insert("error".into(), json!(c.error));
-    f.insert("checked_at".into(), json!(rfc3339(c.checked_at)));
-    item(&c.server.name, c.state.status(), &check_message(cfg, c), f)
+    serde_json::to_value(server_item(cfg, c)).unwrap_or(Value::Null)
+}
+
+fn server_item(cfg: &Config, c: &Check) -> Item<ServerFigures> {
+    Item {
+        name: c.server.name.clone(),
+        status: c.state.status(),
+        message: check_message(cfg, c),
+        figures: ServerFigures {
+            address: c.server.addr.to_string(),
+            matched: c.state == State::Match,
+            rcode: c.rcode.clone(),
+            answers: c.reading.values.clone(),
+            cname_chain: c.reading.chain.clone(),
+            ttl_s: c.reading.ttl,
+            negative_ttl_s: c.reading.negative_ttl,
+            latency_ms: duration_ms(c.latency),
+            authoritative_answer: c.rcode.as_ref().map(|_| c.aa),
+            soa_serial: c.serial,
+            transport: if c.rcode.is_none() {
+                None
+            } else if c.tcp {
+                Some("tcp")
+            } else {
+                Some("udp")
+            },
+            error: c.error.clone(),
+            checked_at: rfc3339(c.checked_at),
+        },
+    }
+}
+
+/// What one server said.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ServerFigures {
+    /// `IP:port` asked.
+    pub address: String,
+    /// Whether its answer matches.
+    pub matched: bool,
+    /// NOERROR, NXDOMAIN, SERVFAIL, … (null: no answer).
+    pub rcode: Option<String>,
+    /// The records' values.
+    pub answers: Vec<String>,
+    /// CNAMEs followed to reach them.
+    pub cname_chain: Vec<String>,
+    /// The answer's TTL.
+    pub ttl_s: Option<u32>,
+    /// The SOA minimum of a negative answer.
+    pub negative_ttl_s: Option<u32>,
+    /// Time to answer (or to give up).
+    pub latency_ms: f64,
+    /// The AA flag (null: no answer).
+    pub authoritative_answer: Option<bool>,
+    /// The zone's SOA serial on this server (authoritative mode).
+    pub soa_serial: Option<u32>,
+    /// `udp` or `tcp` (null: no answer).
+    pub transport: Option<&'static str>,
+    /// Why there was no answer.
+    pub error: Option<String>,
+    /// When it was asked.
+    pub checked_at: String,
 }
 
 fn lagging_names(r: &Round) -> Vec<String> {
@@ -211,57 +244,6 @@ fn fmt_pct(p: f64) -> String {
 /// The summary document (envelope + dns-watch's fields).
 pub fn summary(run: &Run, cfg: &Config, ctx: &Context, fin: &Final) -> Value {
     let r = &fin.last;
-    let mut f = Map::new();
-    f.insert("name".into(), json!(cfg.name_display));
-    f.insert("type".into(), json!(cfg.rtype.as_str()));
-    f.insert(
-        "expected".into(),
-        json!(cfg.expect.iter().map(|e| e.display()).collect::<Vec<_>>()),
-    );
-    f.insert("match".into(), json!(cfg.match_mode.as_str()));
-    f.insert(
-        "mode".into(),
-        json!(if cfg.authoritative {
-            "authoritative"
-        } else {
-            "resolvers"
-        }),
-    );
-    f.insert("zone".into(), json!(fin.zone.as_ref().map(name_str)));
-    if !ctx.nameservers.is_empty() {
-        f.insert("nameservers".into(), json!(ctx.nameservers));
-        f.insert("resolver".into(), json!(ctx.resolver));
-    }
-    f.insert("quorum_pct".into(), json!(cfg.quorum_pct));
-    f.insert("total".into(), json!(r.total));
-    f.insert("answered".into(), json!(r.answered));
-    f.insert("matched".into(), json!(r.matched));
-    f.insert("needed".into(), json!(r.needed));
-    f.insert("quorum_met".into(), json!(r.quorum_met));
-    f.insert("rounds".into(), json!(r.number));
-    f.insert("timeout_s".into(), json!(cfg.timeout.as_secs_f64()));
-    f.insert("eta_s".into(), json!(r.eta_s));
-    f.insert("max_ttl_s".into(), json!(cfg.max_ttl.map(|d| d.as_secs())));
-    f.insert(
-        "highest_ttl_s".into(),
-        json!(r.highest_ttl.as_ref().map(|(_, t)| *t)),
-    );
-    f.insert("lagging".into(), json!(lagging_names(r)));
-    if cfg.authoritative {
-        f.insert("soa_serials".into(), serials(r));
-    }
-    f.insert(
-        "negative_caching".into(),
-        match &fin.negative {
-            Some(n) => json!({
-                "rcode": n.rcode,
-                "servers": n.servers,
-                "negative_ttl_s": n.negative_ttl_s,
-                "round": n.round,
-            }),
-            None => Value::Null,
-        },
-    );
     let mut warnings: Vec<String> = Vec::new();
     if let Some(n) = &fin.negative {
         warnings.push(n.message(&cfg.name_display));
@@ -272,16 +254,173 @@ pub fn summary(run: &Run, cfg: &Config, ctx: &Context, fin: &Final) -> Value {
             cfg.duplicates.join(", ")
         ));
     }
-    f.insert("warnings".into(), json!(warnings));
-    f.insert("message".into(), json!(summary_message(cfg, fin)));
-    if let End::Interrupted(sig) = fin.end {
-        f.insert("interrupted".into(), json!(sig));
+    let body = SummaryBody {
+        zone: fin.zone.as_ref().map(name_str),
+        nameservers: (!ctx.nameservers.is_empty()).then(|| ctx.nameservers.clone()),
+        resolver: (!ctx.nameservers.is_empty())
+            .then(|| ctx.resolver.clone())
+            .flatten(),
+        total: r.total,
+        answered: r.answered,
+        matched: r.matched,
+        needed: r.needed,
+        quorum_met: r.quorum_met,
+        rounds: r.number,
+        eta_s: r.eta_s,
+        highest_ttl_s: r.highest_ttl.as_ref().map(|(_, t)| *t),
+        lagging: lagging_names(r),
+        soa_serials: cfg.authoritative.then(|| serials(r)),
+        negative_caching: fin.negative.as_ref().map(|n| NegativeCachingDoc {
+            rcode: n.rcode.clone(),
+            servers: n.servers.clone(),
+            negative_ttl_s: n.negative_ttl_s,
+            round: n.round,
+        }),
+        warnings,
+        message: summary_message(cfg, fin),
+        interrupted: match fin.end {
+            End::Interrupted(sig) => Some(sig),
+            _ => None,
+        },
+        servers: r.checks.iter().map(|c| server_item(cfg, c)).collect(),
+        ..SummaryBody::of(cfg)
+    };
+    run.document(fin.status, &body)
+}
+
+/// A summary for a run that could not watch at all (discovery failed):
+/// the same fields, with nothing seen.
+pub fn failure_summary(run: &Run, cfg: &Config, status: Status, message: String) -> Value {
+    let body = SummaryBody {
+        message,
+        ..SummaryBody::of(cfg)
+    };
+    run.document(status, &body)
+}
+
+/// dns-watch's summary.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct SummaryBody {
+    /// The name watched.
+    pub name: String,
+    /// The record type.
+    #[serde(rename = "type")]
+    pub rtype: &'static str,
+    /// The values expected.
+    pub expected: Vec<String>,
+    /// `all` or `any`.
+    #[serde(rename = "match")]
+    pub match_mode: &'static str,
+    /// `authoritative` or `resolvers`.
+    pub mode: &'static str,
+    /// The zone apex (authoritative mode), when known.
+    pub zone: Option<String>,
+    /// The NS names discovery found.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nameservers: Option<Vec<String>>,
+    /// The resolver discovery asked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resolver: Option<String>,
+    /// The share of servers that must match.
+    pub quorum_pct: f64,
+    /// Servers asked.
+    pub total: usize,
+    /// Servers that answered.
+    pub answered: usize,
+    /// Servers whose answer matches.
+    pub matched: usize,
+    /// Servers needed for the quorum.
+    pub needed: usize,
+    /// Whether the quorum matched.
+    pub quorum_met: bool,
+    /// Rounds run.
+    pub rounds: u32,
+    /// The run's deadline.
+    pub timeout_s: f64,
+    /// Until the last stale cache expires (null: not known).
+    pub eta_s: Option<u64>,
+    /// `--max-ttl`.
+    pub max_ttl_s: Option<u64>,
+    /// The highest TTL seen.
+    pub highest_ttl_s: Option<u32>,
+    /// Servers that do not match.
+    pub lagging: Vec<String>,
+    /// `{"serial": ["server", …]}` (authoritative mode).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub soa_serials: Option<Value>,
+    /// The first negative answer seen before the name matched.
+    pub negative_caching: Option<NegativeCachingDoc>,
+    /// Things a person should know.
+    pub warnings: Vec<String>,
+    /// One readable sentence.
+    pub message: String,
+    /// The signal that stopped the watch, if one did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub interrupted: Option<&'static str>,
+    /// Per server, in the order given.
+    pub servers: Vec<Item<ServerFigures>>,
+}
+
+impl SummaryBody {
+    /// What the configuration says, with nothing seen yet.
+    fn of(cfg: &Config) -> SummaryBody {
+        SummaryBody {
+            name: cfg.name_display.clone(),
+            rtype: cfg.rtype.as_str(),
+            expected: cfg.expect.iter().map(|e| e.display()).collect(),
+            match_mode: cfg.match_mode.as_str(),
+            mode: if cfg.authoritative {
+                "authoritative"
+            } else {
+                "resolvers"
+            },
+            zone: None,
+            nameservers: None,
+            resolver: None,
+            quorum_pct: cfg.quorum_pct,
+            total: 0,
+            answered: 0,
+            matched: 0,
+            needed: 0,
+            quorum_met: false,
+            rounds: 0,
+            timeout_s: cfg.timeout.as_secs_f64(),
+            eta_s: None,
+            max_ttl_s: cfg.max_ttl.map(|d| d.as_secs()),
+            highest_ttl_s: None,
+            lagging: Vec::new(),
+            soa_serials: None,
+            negative_caching: None,
+            warnings: Vec::new(),
+            message: String::new(),
+            interrupted: None,
+            servers: Vec::new(),
+        }
     }
-    f.insert(
-        "servers".into(),
-        Value::Array(r.checks.iter().map(|c| check_item(cfg, c)).collect()),
-    );
-    run.summary(fin.status, f)
+}
+
+/// A negative answer cached before the name existed.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct NegativeCachingDoc {
+    /// NXDOMAIN or NODATA.
+    pub rcode: String,
+    /// The servers that answered so.
+    pub servers: Vec<String>,
+    /// How long they may keep answering so.
+    pub negative_ttl_s: Option<u32>,
+    /// The round it was seen in.
+    pub round: u32,
+}
+
+/// Any document dns-watch prints: the summary, or an ndjson `round` event.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(untagged)]
+#[allow(clippy::large_enum_variant)] // the schema root; never built
+pub enum Document {
+    /// The summary (json, and ndjson's last line).
+    Summary(Summary<SummaryBody>),
+    /// `{"event": "round", …}`.
+    Event(DocEvent<Map<String, Value>>),
 }
 
 /// `{"serial": ["server", …], …}`, highest serial first.
@@ -354,7 +493,7 @@ fn table_rows(cfg: &Config, r: &Round) -> Vec<Vec<String>> {
                 .unwrap_or_else(|| "-".into()),
             c.rcode.clone().unwrap_or_else(|| "-".into()),
             if c.rcode.is_some() {
-                format!("{:.1}ms", ms(c.latency))
+                format!("{:.1}ms", duration_ms(c.latency))
             } else {
                 "-".into()
             },
@@ -655,18 +794,52 @@ fn prom(cfg: &Config, fin: &Final) -> String {
     p.finish()
 }
 
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
+/// One row per server (written by the csv crate: quoted where a field
+/// needs it).
+/// The CSV columns.
+const CSV_HEADER: [&str; 10] = [
+    "server",
+    "address",
+    "status",
+    "matched",
+    "rcode",
+    "answers",
+    "ttl_s",
+    "latency_ms",
+    "soa_serial",
+    "error",
+];
+
+/// The CSV header line alone: what a run that asked no server prints.
+pub fn csv_header() -> String {
+    let mut w = ::csv::Writer::from_writer(Vec::new());
+    let _ = w.write_record(CSV_HEADER);
+    String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
+}
+
+/// `dns_watch_status` for a run that could not watch at all (the other
+/// series need servers).
+pub fn failure_prom(cfg: &Config, status: Status) -> String {
+    let mut p = Prom::default();
+    p.header(
+        "dns_watch_status",
+        "gauge",
+        "Run status: 0 ok, 1 warning, 2 critical, 3 unknown.",
+    );
+    p.sample(
+        "dns_watch_status",
+        &[
+            ("name", cfg.name_display.as_str()),
+            ("type", cfg.rtype.as_str()),
+        ],
+        f64::from(status.exit_code()),
+    );
+    p.finish()
 }
 
 fn csv(fin: &Final) -> String {
-    let mut out = String::from(
-        "server,address,status,matched,rcode,answers,ttl_s,latency_ms,soa_serial,error\n",
-    );
+    let mut w = ::csv::Writer::from_writer(Vec::new());
+    let _ = w.write_record(CSV_HEADER);
     for c in &fin.last.checks {
         let row = [
             c.server.name.clone(),
@@ -683,22 +856,16 @@ fn csv(fin: &Final) -> String {
                 .join(" "),
             c.reading.ttl.map(|t| t.to_string()).unwrap_or_default(),
             if c.rcode.is_some() {
-                ms(c.latency).to_string()
+                duration_ms(c.latency).to_string()
             } else {
                 String::new()
             },
             c.serial.map(|s| s.to_string()).unwrap_or_default(),
             c.error.clone().unwrap_or_default(),
         ];
-        out.push_str(
-            &row.iter()
-                .map(|f| csv_field(f))
-                .collect::<Vec<_>>()
-                .join(","),
-        );
-        out.push('\n');
+        let _ = w.write_record(&row);
     }
-    out
+    String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -83,27 +83,56 @@ pub fn from_file(path: &Path) -> Result<Vec<Server>, Error> {
 }
 
 /// Parse servers-file text (see [`from_file`]); `file` names it in errors.
+///
+/// Read with the csv crate: a field in double quotes may hold commas, `""`
+/// inside it is one quote, blanks around fields are dropped, and a UTF-8
+/// BOM is skipped.
 pub fn parse_csv(file: &str, text: &str) -> Result<Vec<Server>, Error> {
     let mut out = Vec::new();
-    let bad = |line: usize, message: String| Error::Config {
+    let bad = |line: u64, message: String| Error::Config {
         path: file.to_string(),
-        line: Some(line),
+        line: Some(line as usize),
         column: None,
         message,
     };
-    for (i, raw) in text.lines().enumerate() {
-        let n = i + 1;
-        let line = raw.trim().trim_start_matches('\u{feff}');
-        if line.is_empty() || line.starts_with('#') {
+    // Fields are trimmed here, not by the reader, so a quote left open
+    // still shows as the line break it swallowed.
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .comment(Some(b'#'))
+        .from_reader(text.as_bytes());
+    for record in reader.records() {
+        let record = record.map_err(|e| {
+            let line = e.position().map(|p| p.line()).unwrap_or(1);
+            bad(line, format!("cannot read the line: {e}"))
+        })?;
+        let (n, at) = record
+            .position()
+            .map_or((1, 0), |p| record_start(text, p.byte() as usize, p.line()));
+        let raw: Vec<&str> = record.iter().collect();
+        let fields: Vec<&str> = raw.iter().map(|f| f.trim()).collect();
+        let shown = fields.join(",");
+        // A line of blanks, or a comment after leading blanks: the reader
+        // skips a `#` at the very start of a line; an unquoted `#` after
+        // blanks starts a comment too (a quoted "  #ops" is a name).
+        let indented_comment = text
+            .get(at..)
+            .is_some_and(|t| t.trim_start_matches([' ', '\t']).starts_with('#'));
+        if indented_comment || fields.iter().all(|f| f.is_empty()) {
             continue;
         }
-        let fields = split_csv(line).map_err(|m| bad(n, format!("{m} in {line:?}")))?;
-        let fields: Vec<&str> = fields.iter().map(|f| f.trim()).collect();
+        if raw.iter().any(|f| f.contains(['\n', '\r'])) {
+            return Err(bad(
+                n,
+                format!("unclosed quote in {:?}", shown.lines().next().unwrap_or("")),
+            ));
+        }
         if fields.len() != 2 {
             return Err(bad(
                 n,
                 format!(
-                    "expected `name,address`, found {} field(s) in {line:?}",
+                    "expected `name,address`, found {} field(s) in {shown:?}",
                     fields.len()
                 ),
             ));
@@ -116,7 +145,7 @@ pub fn parse_csv(file: &str, text: &str) -> Result<Vec<Server>, Error> {
             continue;
         }
         if name.is_empty() {
-            return Err(bad(n, format!("empty server name in {line:?}")));
+            return Err(bad(n, format!("empty server name in {shown:?}")));
         }
         let addr = parse_addr(address).map_err(|e| bad(n, e))?;
         out.push(Server {
@@ -135,33 +164,35 @@ pub fn parse_csv(file: &str, text: &str) -> Result<Vec<Server>, Error> {
     Ok(out)
 }
 
-/// Split one CSV line into fields: a field in double quotes may hold commas,
-/// and `""` inside it is one quote.
-fn split_csv(line: &str) -> Result<Vec<String>, &'static str> {
-    let mut fields = Vec::new();
-    let mut cur = String::new();
-    let mut chars = line.chars().peekable();
-    let mut quoted = false;
-    while let Some(c) = chars.next() {
-        match c {
-            '"' if quoted && chars.peek() == Some(&'"') => {
-                cur.push('"');
-                chars.next();
+/// Where a record really starts: the csv reader reports the place it began
+/// reading, before the empty lines and `#` comment lines it skipped.
+/// Returns the 1-based line and the byte offset.
+fn record_start(text: &str, mut at: usize, mut line: u64) -> (u64, usize) {
+    let bytes = text.as_bytes();
+    if at == 0 && text.starts_with('\u{feff}') {
+        at = '\u{feff}'.len_utf8();
+    }
+    loop {
+        match bytes.get(at) {
+            Some(b'\n') => {
+                at += 1;
+                line += 1;
             }
-            '"' if quoted => quoted = false,
-            '"' if cur.trim().is_empty() => {
-                cur.clear();
-                quoted = true;
+            Some(b'\r') if bytes.get(at + 1) == Some(&b'\n') => {
+                at += 2;
+                line += 1;
             }
-            ',' if !quoted => fields.push(std::mem::take(&mut cur)),
-            c => cur.push(c),
+            Some(b'\r') => {
+                at += 1;
+                line += 1;
+            }
+            Some(b'#') => {
+                at = text[at..].find('\n').map_or(text.len(), |i| at + i + 1);
+                line += 1;
+            }
+            _ => return (line, at),
         }
     }
-    if quoted {
-        return Err("unclosed quote");
-    }
-    fields.push(cur);
-    Ok(fields)
 }
 
 /// The `nameserver` addresses of resolv.conf text, in order.
@@ -285,6 +316,23 @@ mod tests {
         assert_eq!(s[1].addr.to_string(), "192.0.2.54:53");
         let e = parse_csv("r.csv", "\"open,192.0.2.53\n").unwrap_err();
         assert!(e.to_string().starts_with("r.csv:1:"), "{e}");
+        assert!(e.to_string().contains("unclosed quote"), "{e}");
+        // A BOM, CRLF line ends and an indented comment are fine too.
+        let s = parse_csv(
+            "r.csv",
+            "\u{feff}name,address\r\n  # lab\r\nlab,192.0.2.9\r\n",
+        )
+        .unwrap();
+        assert_eq!(s[0].name, "lab");
+    }
+
+    #[test]
+    fn lines_are_counted_past_comments_and_blank_lines() {
+        let text = "# team\n\n  # indented\nok,192.0.2.1\n\n# more\r\nbroken 192.0.2.2\n";
+        let e = parse_csv("r.csv", text).unwrap_err();
+        assert!(e.to_string().starts_with("r.csv:7:"), "{e}");
+        let e = parse_csv("r.csv", "\u{feff}# c\n\nok,not-an-ip\n").unwrap_err();
+        assert!(e.to_string().starts_with("r.csv:3:"), "{e}");
     }
 
     #[test]

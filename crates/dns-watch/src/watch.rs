@@ -272,8 +272,15 @@ impl<'a> Watch<'a> {
             End::Quorum => Status::Ok,
             End::TtlTooHigh => Status::Critical,
             End::Interrupted(_) => Status::Unknown,
-            End::Deadline | End::Once if last.answered == 0 => Status::Unknown,
-            End::Deadline | End::Once => Status::Critical,
+            // No quorum: CRITICAL on the evidence of each server that
+            // answered. None answered is nothing seen, which is never a
+            // verdict: core's rule makes it UNKNOWN.
+            End::Deadline | End::Once => Status::merge_seen(
+                last.checks
+                    .iter()
+                    .filter(|c| c.rcode.is_some())
+                    .map(|_| Status::Critical),
+            ),
         };
         Final {
             status,

@@ -8,12 +8,19 @@
 use std::path::Path;
 
 use serde::de::DeserializeOwned;
+use toml::de::{DeTable, DeValue};
 
 use crate::error::Error;
 
 /// Read and parse a TOML file into `T` (which should use
 /// `#[serde(deny_unknown_fields)]`).
 pub fn load<T: DeserializeOwned>(path: &Path) -> Result<T, Error> {
+    load_located(path).map(|(t, _)| t)
+}
+
+/// [`load`], and where every key stands in the file (for errors found
+/// after parsing, such as a duplicate name).
+pub fn load_located<T: DeserializeOwned>(path: &Path) -> Result<(T, Spans), Error> {
     let name = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|e| Error::Config {
         path: name.clone(),
@@ -21,34 +28,80 @@ pub fn load<T: DeserializeOwned>(path: &Path) -> Result<T, Error> {
         column: None,
         message: format!("cannot read: {e}"),
     })?;
-    parse(&name, &text)
+    parse_located(&name, &text)
 }
 
 /// Parse TOML `text` (named `name` in errors) into `T`, expanding `${VAR}`.
 pub fn parse<T: DeserializeOwned>(name: &str, text: &str) -> Result<T, Error> {
-    // Pass 1: the text as written, for syntax, types and unknown keys with
-    // their line. A value still holding `${…}` may only be judged once
-    // expanded, so an error pointing at one is left to pass 2.
-    if let Err(e) = toml::from_str::<T>(text) {
-        let at_placeholder = e
-            .span()
-            .map(|s| text.get(s.clone()).is_some_and(|t| t.contains("${")))
-            .unwrap_or(false);
-        if !at_placeholder {
-            return Err(located(name, text, &e));
+    parse_located(name, text).map(|(t, _)| t)
+}
+
+/// [`parse`], and where every key stands in `text`.
+///
+/// The document is parsed once into toml's spanned tree; `${VAR}` is
+/// expanded inside it, and `T` is read from it, so every error — syntax,
+/// unknown key, bad value, even one only an expanded value shows — carries
+/// the line (and column) toml's spans give it.
+pub fn parse_located<T: DeserializeOwned>(name: &str, text: &str) -> Result<(T, Spans), Error> {
+    let mut root = DeTable::parse(text).map_err(|e| located(name, text, &e))?;
+    let mut spans = Spans::default();
+    spans.record_table(root.get_ref(), "", text);
+    expand_table(root.get_mut(), "", name, text)?;
+    let value = T::deserialize(toml::de::Deserializer::from(root))
+        .map_err(|e: toml::de::Error| located(name, text, &e))?;
+    Ok((value, spans))
+}
+
+/// Where the keys of a parsed file stand: 1-based lines by key path, for
+/// errors found after parsing (a duplicate name, a key that does not apply).
+///
+/// Paths are written as in error messages: `defaults.timeout`,
+/// `check[2].url`; `check[2]` alone is the second `[[check]]` table.
+#[derive(Debug, Clone, Default)]
+pub struct Spans {
+    lines: Vec<(String, usize)>,
+}
+
+impl Spans {
+    /// The line of the key (or array element) at `path`.
+    pub fn line(&self, path: &str) -> Option<usize> {
+        self.lines
+            .iter()
+            .find(|(p, _)| p == path)
+            .map(|(_, line)| *line)
+    }
+
+    fn record_table(&mut self, t: &DeTable<'_>, prefix: &str, text: &str) {
+        for (k, v) in t.iter() {
+            let path = join(prefix, k.get_ref());
+            self.lines
+                .push((path.clone(), line_col(text, k.span().start).0));
+            self.record_value(v, &path, text);
         }
     }
-    // Pass 2: expand `${VAR}` in every string, then deserialise.
-    let mut table: toml::Table = toml::from_str(text).map_err(|e| located(name, text, &e))?;
-    expand_table(&mut table, "", name, text)?;
-    toml::Value::Table(table)
-        .try_into()
-        .map_err(|e: toml::de::Error| Error::Config {
-            path: name.to_string(),
-            line: None,
-            column: None,
-            message: format!("after expanding ${{VAR}}: {}", e.message()),
-        })
+
+    fn record_value(&mut self, v: &toml::Spanned<DeValue<'_>>, path: &str, text: &str) {
+        match v.get_ref() {
+            DeValue::Table(t) => self.record_table(t, path, text),
+            DeValue::Array(a) => {
+                for (i, x) in a.iter().enumerate() {
+                    let p = format!("{path}[{i}]");
+                    self.lines
+                        .push((p.clone(), line_col(text, x.span().start).0));
+                    self.record_value(x, &p, text);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+fn join(prefix: &str, key: &str) -> String {
+    if prefix.is_empty() {
+        key.to_string()
+    } else {
+        format!("{prefix}.{key}")
+    }
 }
 
 fn located(name: &str, text: &str, e: &toml::de::Error) -> Error {
@@ -67,7 +120,8 @@ fn located(name: &str, text: &str, e: &toml::de::Error) -> Error {
     }
 }
 
-/// 1-based line and column of byte offset `at` in `text`.
+/// 1-based line and column of byte offset `at` (a toml span's start) in
+/// `text`.
 pub fn line_col(text: &str, at: usize) -> (usize, usize) {
     let before = &text[..at.min(text.len())];
     let line = before.matches('\n').count() + 1;
@@ -80,43 +134,42 @@ pub fn line_col(text: &str, at: usize) -> (usize, usize) {
     (line, col)
 }
 
-fn expand_table(t: &mut toml::Table, path: &str, name: &str, text: &str) -> Result<(), Error> {
+fn expand_table(t: &mut DeTable<'_>, path: &str, name: &str, text: &str) -> Result<(), Error> {
     for (k, v) in t.iter_mut() {
-        let key = if path.is_empty() {
-            k.clone()
-        } else {
-            format!("{path}.{k}")
-        };
+        let key = join(path, k.get_ref());
         expand_value(v, &key, name, text)?;
     }
     Ok(())
 }
 
-fn expand_value(v: &mut toml::Value, key: &str, name: &str, text: &str) -> Result<(), Error> {
-    match v {
-        toml::Value::String(s) if s.contains('$') => {
+fn expand_value(
+    v: &mut toml::Spanned<DeValue<'_>>,
+    key: &str,
+    name: &str,
+    text: &str,
+) -> Result<(), Error> {
+    let at = v.span().start;
+    match v.get_mut() {
+        DeValue::String(s) if s.contains('$') => {
             let leaf = key.rsplit(['.', '[']).next().unwrap_or(key);
-            *s = expand(s).map_err(|var| {
-                let needle = format!("${{{var}");
-                let line = text.find(&needle).map(|at| line_col(text, at).0);
-                Error::Config {
-                    path: name.to_string(),
-                    line,
-                    column: None,
-                    message: format!("key `{key}`: environment variable {var} is not set"),
-                }
+            let expanded = expand(s).map_err(|var| Error::Config {
+                path: name.to_string(),
+                line: Some(line_col(text, at).0),
+                column: None,
+                message: format!("key `{key}`: environment variable {var} is not set"),
             })?;
             // A secret field (`password = "${X}"`, `routing_key = …`).
             if crate::redact::is_sensitive_name(leaf) {
-                crate::redact::register(s);
+                crate::redact::register(&expanded);
             }
+            *s = expanded.into();
         }
-        toml::Value::Array(a) => {
+        DeValue::Array(a) => {
             for (i, x) in a.iter_mut().enumerate() {
                 expand_value(x, &format!("{key}[{i}]"), name, text)?;
             }
         }
-        toml::Value::Table(t) => expand_table(t, key, name, text)?,
+        DeValue::Table(t) => expand_table(t, key, name, text)?,
         _ => {}
     }
     Ok(())
@@ -224,6 +277,31 @@ mod tests {
     fn bad_duration_names_line() {
         let e = parse::<C>("c.toml", "url = \"x\"\ntimeout = \"5\"\n").unwrap_err();
         assert!(e.to_string().starts_with("c.toml:2:"), "{e}");
+        assert!(e.to_string().contains("5s"), "{e}");
+    }
+
+    #[test]
+    fn spans_name_the_line_of_every_key() {
+        let text = "[defaults]\ntimeout = \"1s\"\n\n[[check]]\nname = \"a\"\n\n[[check]]\n# c\nname = \"b\"\nurl = \"x\"\n";
+        let (_, spans): (toml::Table, Spans) = parse_located("f.toml", text).unwrap();
+        assert_eq!(spans.line("defaults.timeout"), Some(2));
+        assert_eq!(spans.line("check[0].name"), Some(5));
+        assert_eq!(spans.line("check[1].name"), Some(9));
+        assert_eq!(spans.line("check[1].url"), Some(10));
+        assert!(spans.line("check[1]").is_some_and(|l| (7..=9).contains(&l)));
+        assert_eq!(spans.line("nope"), None);
+    }
+
+    #[test]
+    fn an_expanded_value_that_is_wrong_names_its_line() {
+        // SAFETY: only this test reads or writes this variable.
+        unsafe { std::env::set_var("GOLIVE_CORE_TEST_TIMEOUT", "5") };
+        let e = parse::<C>(
+            "c.toml",
+            "url = \"x\"\n\ntimeout = \"${GOLIVE_CORE_TEST_TIMEOUT}\"\n",
+        )
+        .unwrap_err();
+        assert!(e.to_string().starts_with("c.toml:3:"), "{e}");
         assert!(e.to_string().contains("5s"), "{e}");
     }
 

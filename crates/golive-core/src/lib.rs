@@ -4,7 +4,7 @@
 //! `main.rs` over a library that uses this crate for:
 //!
 //! - [`Status`] and its exit codes (Nagios 0–3, plus [`EXIT_USAGE`] = 64), and
-//!   the worst-of merge;
+//!   the worst-of merge ([`Status::merge_seen`]: no results is never OK);
 //! - [`Error`], the one error type a tool returns, which knows its exit code;
 //! - [`Run`], the output envelope every summary carries;
 //! - [`output`]: formats, the stdout writer (redacting, broken-pipe tolerant),
@@ -15,6 +15,8 @@
 //! - [`cli`]: argument parsing that maps usage errors to 64;
 //! - [`log`]: stderr logging with `-q` / `-v`;
 //! - [`runner`]: what every tool's `run()` goes through (panic hook);
+//! - [`pool`]: the one bounded worker pool;
+//! - [`duration_ms`]: the one way a `*_ms` figure is written;
 //! - [`signals`]: SIGINT/SIGTERM/SIGHUP in long-running modes;
 //! - [`process`]: external commands with deadlines, killed as a group;
 //! - [`journal`], [`lock`], [`fs`]: append-only fsynced records, the lock
@@ -23,12 +25,14 @@
 
 pub mod cli;
 pub mod config;
+pub mod doc;
 mod error;
 pub mod fs;
 pub mod journal;
 pub mod lock;
 pub mod log;
 pub mod output;
+pub mod pool;
 pub mod process;
 pub mod redact;
 mod run;
@@ -38,5 +42,5 @@ mod status;
 pub mod units;
 
 pub use error::{Error, Result};
-pub use run::{Deadline, Run, item, now_rfc3339, rfc3339};
+pub use run::{Deadline, Run, duration_ms, item, now_rfc3339, rfc3339};
 pub use status::{EXIT_USAGE, Status};

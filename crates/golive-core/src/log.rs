@@ -54,9 +54,10 @@ pub fn verbose() -> bool {
     LEVEL.load(Ordering::Relaxed) >= 2
 }
 
-/// A fatal error line, printed even under `-q`.
+/// A fatal error line, printed even under `-q`: always one line (a line
+/// break or a control character quoted from the input prints escaped).
 pub fn error_line(tool: &str, msg: &str) {
-    let clean = crate::redact::scrub(msg);
+    let clean = crate::output::printable(&crate::redact::scrub(msg));
     let _ = writeln!(std::io::stderr().lock(), "{tool}: {clean}");
 }
 

@@ -90,7 +90,27 @@ pub fn is_sensitive_name(name: &str) -> bool {
         "session",
         "signature",
     ];
+    // Names that look sensitive but carry none: libpq's session mode and
+    // the paths of client certificates and keys.
+    const NOT_SECRET: [&str; 3] = ["target_session_attrs", "sslkey", "sslcert"];
+    if NOT_SECRET.contains(&n.as_str()) {
+        return false;
+    }
     EXACT.contains(&n.as_str()) || PARTS.iter().any(|p| n.contains(p))
+}
+
+/// `scheme://` at the very start (RFC 3986: a letter, then letters,
+/// digits, `+`, `-` or `.`).
+fn starts_with_scheme(s: &str) -> bool {
+    let t = s.trim_start();
+    match t.split_once("://") {
+        Some((scheme, _)) => {
+            let mut c = scheme.chars();
+            c.next().is_some_and(|f| f.is_ascii_alphabetic())
+                && c.all(|x| x.is_ascii_alphanumeric() || "+-.".contains(x))
+        }
+        None => false,
+    }
 }
 
 /// A header value as it may be shown: `***` when the name is sensitive.
@@ -156,7 +176,9 @@ pub fn url(u: &str) -> String {
 /// a URL (`postgres://user:pass@host/db?password=…`) or key/value
 /// (`host=db user=app password=secret`).
 pub fn dsn(s: &str) -> String {
-    if s.contains("://") {
+    // A URL starts with its scheme; a key=value DSN may hold a URL in a
+    // value (`application_name=https://ci/job/42`) and is still key=value.
+    if starts_with_scheme(s) {
         return url(s);
     }
     // key=value pairs; values may be single-quoted with backslash escapes.
@@ -297,7 +319,8 @@ fn word(w: &str) -> String {
 }
 
 /// `Name: value` where Name is a header name (letters, digits, `-`, `_`)
-/// and the value is not a port (`keydb:6379` is a host, not a header).
+/// and the value is not a port (`keydb:6379`, `keyvault:8443/health` and
+/// `keydb:6379 ping` are a host and port, not a header).
 fn header_parts(w: &str) -> Option<(&str, &str)> {
     let (name, value) = w.split_once(':')?;
     let is_token = !name.is_empty()
@@ -305,7 +328,11 @@ fn header_parts(w: &str) -> Option<(&str, &str)> {
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
     let value_t = value.trim();
-    let port_like = !value.starts_with(' ') && value_t.chars().all(|c| c.is_ascii_digit());
+    let port_like = !value.starts_with(' ')
+        && value
+            .split(['/', ' ', '?'])
+            .next()
+            .is_some_and(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()));
     (is_token && !value_t.is_empty() && !value.starts_with("//") && !port_like)
         .then_some((name, value_t))
 }
@@ -386,36 +413,42 @@ fn quote(w: &str) -> String {
     }
 }
 
+/// What a URL keeps as it is when encoding: RFC 3986's unreserved characters.
+const UNRESERVED: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
 fn percent_encode(s: &str) -> String {
-    let mut out = String::new();
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    percent_encoding::utf8_percent_encode(s, UNRESERVED).to_string()
 }
 
 fn percent_decode(s: &str) -> Option<String> {
     if !s.contains('%') {
         return None;
     }
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok()?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
+    percent_encoding::percent_decode_str(s)
+        .decode_utf8()
+        .ok()
+        .map(|d| d.into_owned())
+}
+
+/// An error and its sources as one line (`a: b: c`), without repeating a
+/// source whose text the previous one already contains. The text is a
+/// library's (or a server's), so registered secrets are [`scrub`]bed from it.
+pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = e.to_string();
+    let mut src = e.source();
+    while let Some(s) = src {
+        let t = s.to_string();
+        if !t.is_empty() && !out.contains(&t) {
+            out.push_str(": ");
+            out.push_str(&t);
         }
+        src = s.source();
     }
-    String::from_utf8(out).ok()
+    scrub(&out.replace('\n', " "))
 }
 
 #[cfg(test)]
@@ -465,6 +498,16 @@ mod tests {
         register("we\"ird/pass");
         assert_eq!(scrub(r#"{"p":"we\"ird/pass"}"#), r#"{"p":"***"}"#);
         assert_eq!(scrub("u=we%22ird%2Fpass"), "u=***");
+    }
+
+    #[test]
+    fn error_chain_skips_repeats_and_scrubs() {
+        let inner = std::io::Error::other("connection refused");
+        let outer = std::io::Error::other(inner);
+        assert_eq!(error_chain(&outer), "connection refused");
+        register("chain-secret-5");
+        let e = std::io::Error::other("login chain-secret-5\nfailed");
+        assert_eq!(error_chain(&e), "login *** failed");
     }
 
     #[test]

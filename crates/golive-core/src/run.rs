@@ -77,8 +77,14 @@ impl Run {
     }
 }
 
-/// Milliseconds as a number with three decimals (microsecond precision).
-pub(crate) fn duration_ms(d: Duration) -> f64 {
+/// Milliseconds as a number with three decimals (microsecond precision):
+/// how every `*_ms` figure in every tool's output is written.
+///
+/// ```
+/// use std::time::Duration;
+/// assert_eq!(golive_core::duration_ms(Duration::from_micros(1_234_567)), 1234.567);
+/// ```
+pub fn duration_ms(d: Duration) -> f64 {
     (d.as_secs_f64() * 1_000_000.0).round() / 1000.0
 }
 

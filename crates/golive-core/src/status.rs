@@ -64,10 +64,28 @@ impl Status {
 
     /// The worst of many results; OK when there are none.
     ///
-    /// Callers that must not pass on an empty set (a check that saw nothing)
-    /// decide that themselves before merging.
+    /// For the problems found in evidence that was seen (no problem is OK).
+    /// To judge a set of results — checks, rules, servers — use
+    /// [`Status::merge_seen`]: a set that saw nothing is never OK.
     pub fn merge(all: impl IntoIterator<Item = Status>) -> Status {
         all.into_iter().fold(Status::Ok, Status::worst)
+    }
+
+    /// The worst of a set of results, and UNKNOWN when the set is empty: the
+    /// one rule every tool keeps, "no results is never OK" (a run that saw
+    /// nothing could not see its evidence).
+    ///
+    /// ```
+    /// use golive_core::Status;
+    /// assert_eq!(Status::merge_seen([]), Status::Unknown);
+    /// assert_eq!(Status::merge_seen([Status::Ok, Status::Warning]), Status::Warning);
+    /// ```
+    pub fn merge_seen(all: impl IntoIterator<Item = Status>) -> Status {
+        let mut all = all.into_iter().peekable();
+        if all.peek().is_none() {
+            return Status::Unknown;
+        }
+        Status::merge(all)
     }
 
     /// The status for an exit code of this family (0–3); anything else is UNKNOWN.
@@ -128,6 +146,16 @@ mod tests {
     #[test]
     fn empty_merge_is_ok_and_callers_must_guard() {
         assert_eq!(Status::merge([]), Status::Ok);
+    }
+
+    #[test]
+    fn a_set_that_saw_nothing_is_never_ok() {
+        assert_eq!(Status::merge_seen([]), Status::Unknown);
+        assert_eq!(Status::merge_seen([Status::Ok]), Status::Ok);
+        assert_eq!(
+            Status::merge_seen([Status::Warning, Status::Critical, Status::Ok]),
+            Status::Critical
+        );
     }
 
     #[test]

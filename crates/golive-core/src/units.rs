@@ -59,7 +59,7 @@ pub fn check_url_port(url: &str) -> Result<(), String> {
     match port {
         None | Some("") => Ok(()),
         Some(p) => match p.parse::<u32>() {
-            Ok(n) if (1..=65535).contains(&n) => Ok(()),
+            Ok(n) if (1..=65535).contains(&n) && p.bytes().all(|b| b.is_ascii_digit()) => Ok(()),
             _ => Err(format!(
                 "{}: port {p} is not a number from 1 to 65535",
                 crate::redact::url(url)
@@ -106,7 +106,12 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
         "ti" | "tib" => 1024.0f64.powi(4),
         other => return Err(format!("invalid size unit '{other}' in '{t}'")),
     };
-    Ok((v * mult).round() as u64)
+    let bytes = (v * mult).round();
+    // u64::MAX as f64 rounds up to 2^64: anything at or past it does not fit.
+    if !bytes.is_finite() || bytes >= u64::MAX as f64 {
+        return Err(format!("size '{t}' is too large"));
+    }
+    Ok(bytes as u64)
 }
 
 /// An instant: RFC 3339 (`2026-11-28T12:00:00Z`) or unix seconds (`1795000000`,
@@ -190,6 +195,14 @@ pub fn de_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error
 pub fn de_opt_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
     Option::<String>::deserialize(d)?
         .map(|s| parse_duration(&s).map_err(serde::de::Error::custom))
+        .transpose()
+}
+
+/// serde: an optional `timeout` field, bounded as `--timeout` is
+/// ([`parse_timeout`]).
+pub fn de_opt_timeout<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+    Option::<String>::deserialize(d)?
+        .map(|s| parse_timeout(&s).map_err(serde::de::Error::custom))
         .transpose()
 }
 

@@ -14,7 +14,7 @@ use golive_core::units::{parse_duration, parse_instant, parse_timeout};
 use golive_core::{Error, redact};
 
 use crate::condition::Threshold;
-use crate::prom::Endpoint;
+use crate::prom::{Endpoint, Options};
 use crate::rules::{self, AdHoc, Fallback, Overrides, Rule};
 
 const EXAMPLES: &str = "\
@@ -35,7 +35,10 @@ Examples:
 
 Conditions: '> 0.05', '>= 5%', '< 300ms', '== 1', '!= 0', '0.1..0.5', 'outside 0.1..0.5',
 '> 1.5x baseline' (with --baseline-query). Auth: METRIC_GATE_USERNAME and
-METRIC_GATE_PASSWORD, or METRIC_GATE_BEARER_TOKEN (never on the command line).";
+METRIC_GATE_PASSWORD, or METRIC_GATE_BEARER_TOKEN (never on the command line).
+Proxies: http_proxy / https_proxy / all_proxy and no_proxy are honoured as curl
+reads them, and a proxy used is named in the report and in every error;
+--no-proxy (METRIC_GATE_NO_PROXY=true) goes direct.";
 
 /// metric-gate: continue, pause or roll back, judged from Prometheus.
 #[derive(Debug, Parser)]
@@ -106,9 +109,15 @@ struct SourceArgs {
     /// Limit for the whole check (every rule's queries), or for each round of a watch.
     #[arg(long, env = "METRIC_GATE_TIMEOUT", value_name = "DUR", default_value = "10s", value_parser = parse_timeout)]
     timeout: Duration,
-    /// Do not verify Prometheus's TLS certificate.
+    /// Do not verify Prometheus's TLS certificate (shown in the report).
     #[arg(long)]
     insecure: bool,
+    /// Trust only the CA certificates in this PEM file for https.
+    #[arg(long, env = "METRIC_GATE_CA", value_name = "FILE")]
+    ca: Option<String>,
+    /// Reach Prometheus directly, whatever http_proxy / https_proxy / all_proxy say.
+    #[arg(long, env = "METRIC_GATE_NO_PROXY")]
+    no_proxy: bool,
 }
 
 #[derive(Debug, Args)]
@@ -165,6 +174,8 @@ pub struct Config {
     pub watch: Option<WatchConfig>,
     /// Where Prometheus is.
     pub endpoint: Endpoint,
+    /// How to reach it: TLS trust, `--insecure`, the proxy (or none).
+    pub http: Options,
     /// The rules, validated.
     pub rules: Vec<Rule>,
     /// `--at`.
@@ -255,13 +266,22 @@ fn build(cli: Cli, format_given: bool) -> Result<Config, Error> {
     golive_core::units::check_url_port(&url)
         .map_err(|e| Error::usage(format!("{e} (see --help)")))?;
     let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    let usage = |e: String| Error::usage(format!("{e} (see --help)"));
+    let http = Options {
+        roots: match &src.ca {
+            Some(p) => golive_http::Roots::from_ca_file(p).map_err(usage)?,
+            None => golive_http::Roots::System,
+        },
+        insecure: src.insecure,
+        proxy: golive_http::Proxy::for_url(&url, src.no_proxy).map_err(usage)?,
+        ..Options::new(concat!("metric-gate/", env!("CARGO_PKG_VERSION")))
+    };
     let endpoint = Endpoint {
         url,
         username: env("METRIC_GATE_USERNAME").or(file_source.username.clone()),
         password: env("METRIC_GATE_PASSWORD").or(file_source.password.clone()),
         bearer_token: env("METRIC_GATE_BEARER_TOKEN").or(file_source.bearer_token.clone()),
         headers: file_source.headers.clone().into_iter().collect(),
-        insecure: src.insecure,
     };
     // Secrets are known from here on: nothing printed may show them.
     for s in [&endpoint.password, &endpoint.bearer_token]
@@ -277,6 +297,7 @@ fn build(cli: Cli, format_given: bool) -> Result<Config, Error> {
     Ok(Config {
         watch,
         endpoint,
+        http,
         rules,
         at,
         timeout: src.timeout,

@@ -358,17 +358,33 @@ fn fmt_in_sig(v: f64, unit: Unit, sig: i32) -> String {
 
 /// `v` as [`fmt_in`] writes it, with as many more digits as it takes not to
 /// read the same as a different bound: `5.000001% > 5%`, never `5% > 5%`.
+/// (A bound printed beside a value goes through here too, the other way
+/// round, so neither reads as the other.) A value too small for decimals
+/// prints in scientific notation: `1e-21`, never `0` beside a bound of 0.
 pub fn fmt_beside(v: f64, unit: Unit, bounds: &[f64]) -> String {
+    let clashes = |s: &str, sig: i32| {
+        bounds
+            .iter()
+            .any(|&b| b != v && b.is_finite() && fmt_in_sig(b, unit, sig) == s)
+    };
     for sig in 4..=17 {
         let s = fmt_in_sig(v, unit, sig);
-        if bounds
-            .iter()
-            .all(|&b| b == v || !b.is_finite() || fmt_in_sig(b, unit, sig) != s)
-        {
+        if !clashes(&s, sig) {
             return s;
         }
     }
-    fmt_in_sig(v, unit, 17)
+    let scaled = match unit {
+        Unit::Plain | Unit::Seconds => v,
+        Unit::Percent => v * 100.0,
+        Unit::Millis => v * 1000.0,
+    };
+    let suffix = match unit {
+        Unit::Plain => "",
+        Unit::Percent => "%",
+        Unit::Millis => "ms",
+        Unit::Seconds => "s",
+    };
+    format!("{scaled:e}{suffix}")
 }
 
 #[cfg(test)]

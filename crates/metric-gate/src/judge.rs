@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use golive_core::{Deadline, Status, units::human_duration};
 
 use crate::condition::{Threshold, fmt_beside, fmt_in};
-use crate::prom::{Answer, Client, QueryError, Series};
+use crate::prom::{Answer, PromClient, QueryError, Series};
 use crate::rules::{Fallback, Rule};
 
 /// The verdict on one series.
@@ -72,7 +72,7 @@ impl RuleResult {
 }
 
 /// Evaluate `rule` at `at_ms` (unix ms).
-pub fn evaluate(rule: &Rule, client: &Client, at_ms: i64, deadline: &Deadline) -> RuleResult {
+pub fn evaluate(rule: &Rule, client: &PromClient, at_ms: i64, deadline: &Deadline) -> RuleResult {
     let t0 = Instant::now();
     let window = rule.window();
     let step_ms = rule.step.as_millis().max(1) as i64;
@@ -92,7 +92,7 @@ pub fn evaluate(rule: &Rule, client: &Client, at_ms: i64, deadline: &Deadline) -
 
     let run = |q: &str| -> Result<Answer, QueryError> {
         if n == 0 {
-            client.instant(q, at_ms, deadline)
+            client.instant(q, Some(at_ms), deadline)
         } else {
             client.range(q, start_ms, at_ms, rule.step, deadline)
         }
@@ -105,7 +105,7 @@ pub fn evaluate(rule: &Rule, client: &Client, at_ms: i64, deadline: &Deadline) -
         let m = run(&rule.query);
         let b = b.map(|h| {
             h.join()
-                .unwrap_or_else(|_| Err(QueryError("baseline query thread panicked".into())))
+                .unwrap_or_else(|_| Err(QueryError::Other("baseline query thread panicked".into())))
         });
         (m, b)
     });
@@ -125,7 +125,8 @@ pub fn evaluate(rule: &Rule, client: &Client, at_ms: i64, deadline: &Deadline) -
         Ok(a) => a,
         Err(e) => {
             out.status = rule.on_error.status();
-            out.message = with_fallback(&e.0, rule.on_error, Fallback::Unknown, "on_error");
+            out.message =
+                with_fallback(&e.to_string(), rule.on_error, Fallback::Unknown, "on_error");
             out.query_failed = true;
             out.elapsed = t0.elapsed();
             return out;
@@ -142,7 +143,7 @@ pub fn evaluate(rule: &Rule, client: &Client, at_ms: i64, deadline: &Deadline) -
         Some(Err(e)) => {
             out.status = rule.on_error.status();
             out.message = with_fallback(
-                &format!("baseline query failed: {}", e.0),
+                &format!("baseline query failed: {e}"),
                 rule.on_error,
                 Fallback::Unknown,
                 "on_error",
@@ -404,7 +405,11 @@ impl Frame<'_> {
                         " ({}, bound {})",
                         base_text(b),
                         th.bound(Some(b))
-                            .map(|x| fmt_in(x, unit))
+                            .map(|x| match now_value {
+                                // Never reads as the value it is compared with.
+                                Some(v) if v.is_finite() => fmt_beside(x, unit, &[v]),
+                                _ => fmt_in(x, unit),
+                            })
                             .unwrap_or_default()
                     ),
                     _ => String::new(),

@@ -1,6 +1,6 @@
 //! metric-gate: continue, pause or roll back, judged from Prometheus.
 //!
-//! `check` judges every rule once (concurrently, one thread per rule, all
+//! `check` judges every rule once (concurrently, on core's bounded pool, all
 //! within `--timeout`) and exits 0 continue, 1 pause, 2 roll back, 3 no
 //! data; `watch` repeats that every `--interval` for `--duration` and stops
 //! at the first CRITICAL. Modules:
@@ -8,7 +8,7 @@
 //! - [`cli`]: flags into a plain [`cli::Config`];
 //! - [`rules`]: the TOML rules file;
 //! - [`condition`]: threshold syntax;
-//! - [`prom`]: the Prometheus HTTP API;
+//! - [`prom`]: the Prometheus HTTP API (golive-http's client);
 //! - [`judge`]: one rule's verdict;
 //! - [`watch`]: the loop;
 //! - [`report`]: JSON, text, CSV, Prometheus exposition and the board.
@@ -23,14 +23,12 @@ pub mod watch;
 
 use std::ffi::OsString;
 use std::process::ExitCode;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use golive_core::output::{self, Format};
 use golive_core::{Deadline, Error, Run, log};
 
 use crate::judge::RuleResult;
-use crate::prom::Client;
+use crate::prom::PromClient;
 use crate::rules::Rule;
 
 /// The tool's name in output and errors.
@@ -52,7 +50,7 @@ where
             Ok(c) => c,
             Err(code) => return code,
         };
-        let client = match Client::new(&cfg.endpoint, cfg.timeout) {
+        let client = match PromClient::new(&cfg.endpoint, &cfg.http, cfg.timeout) {
             Ok(c) => c,
             Err(e) => return Error::usage(format!("{e} (see --help)")).report(TOOL),
         };
@@ -63,47 +61,17 @@ where
     })
 }
 
-/// Judge every rule at `at_ms`, concurrently, in rule order.
+/// Judge every rule at `at_ms`, concurrently (at most 32 at once), in rule
+/// order.
 pub fn evaluate_all(
     rules: &[Rule],
-    client: &Client,
+    client: &PromClient,
     at_ms: i64,
     deadline: &Deadline,
 ) -> Vec<RuleResult> {
-    let slots: Vec<Mutex<Option<RuleResult>>> = rules.iter().map(|_| Mutex::new(None)).collect();
-    let next = AtomicUsize::new(0);
-    let workers = rules.len().clamp(1, MAX_PARALLEL);
-    std::thread::scope(|s| {
-        for _ in 0..workers {
-            s.spawn(|| {
-                loop {
-                    let i = next.fetch_add(1, Ordering::SeqCst);
-                    let Some(rule) = rules.get(i) else { break };
-                    let r = judge::evaluate(rule, client, at_ms, deadline);
-                    *slots[i].lock().unwrap_or_else(|p| p.into_inner()) = Some(r);
-                }
-            });
-        }
-    });
-    slots
-        .into_iter()
-        .zip(rules)
-        .map(|(m, rule)| {
-            m.into_inner()
-                .unwrap_or_else(|p| p.into_inner())
-                .unwrap_or_else(|| RuleResult {
-                    name: rule.name.clone(),
-                    status: golive_core::Status::Unknown,
-                    message: "not evaluated (internal error)".into(),
-                    worst: None,
-                    series: Vec::new(),
-                    warnings: Vec::new(),
-                    at_ms,
-                    elapsed: std::time::Duration::ZERO,
-                    query_failed: true,
-                })
-        })
-        .collect()
+    golive_core::pool::map(rules, MAX_PARALLEL, |rule| {
+        judge::evaluate(rule, client, at_ms, deadline)
+    })
 }
 
 /// Log what deserves a line on stderr: Prometheus warnings and failed queries.
@@ -120,7 +88,7 @@ fn log_round(results: &[RuleResult]) {
     }
 }
 
-fn check(run: &Run, cfg: &cli::Config, client: &Client) -> ExitCode {
+fn check(run: &Run, cfg: &cli::Config, client: &PromClient) -> ExitCode {
     let deadline = Deadline::after(cfg.timeout);
     let at_ms = report::ms_of(cfg.at.unwrap_or_else(std::time::SystemTime::now));
     let results = evaluate_all(&cfg.rules, client, at_ms, &deadline);
@@ -128,9 +96,9 @@ fn check(run: &Run, cfg: &cli::Config, client: &Client) -> ExitCode {
     let status = report::overall(&results);
     match cfg.format {
         Format::Json | Format::Ndjson => {
-            let doc = run.summary(
+            let doc = run.document(
                 status,
-                report::check_fields(&cfg.rules, &results, status, at_ms, client.shown_url()),
+                &report::check_body(&cfg.rules, &results, status, at_ms, client),
             );
             output::emit_summary_json(cfg.format, &doc);
         }

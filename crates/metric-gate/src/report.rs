@@ -4,12 +4,16 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use golive_core::doc::{Event, Item, Summary};
 use golive_core::output::{Prom, table};
-use golive_core::{Status, item, rfc3339};
+use golive_core::{Status, duration_ms, rfc3339};
+use schemars::JsonSchema;
+use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 use crate::condition::fmt_beside;
 use crate::judge::{RuleResult, fmt_labels};
+use crate::prom::PromClient;
 use crate::rules::Rule;
 
 /// What the exit code means for the launch.
@@ -24,10 +28,7 @@ pub fn decision(s: Status) -> &'static str {
 
 /// The status of a set of rule results: the worst, and never OK when empty.
 pub fn overall(results: &[RuleResult]) -> Status {
-    if results.is_empty() {
-        return Status::Unknown;
-    }
-    Status::merge(results.iter().map(|r| r.status))
+    Status::merge_seen(results.iter().map(|r| r.status))
 }
 
 /// Unix ms as RFC 3339 UTC.
@@ -56,75 +57,150 @@ fn secs(d: Duration) -> Value {
 
 /// One rule's result as a contract item.
 pub fn rule_item(rule: &Rule, r: &RuleResult) -> Value {
-    let mut f = Map::new();
-    if let Some(d) = &rule.description {
-        f.insert("description".into(), json!(d));
-    }
-    f.insert("value".into(), num(r.value()));
-    let mut th = Map::new();
-    if let Some(w) = &rule.warn {
-        th.insert("warn".into(), json!(w.text));
-    }
-    if let Some(c) = &rule.critical {
-        th.insert("critical".into(), json!(c.text));
-    }
-    f.insert("thresholds".into(), Value::Object(th));
-    f.insert("warn_for_s".into(), secs(rule.warn_for));
-    f.insert("critical_for_s".into(), secs(rule.critical_for));
-    if !rule.window().is_zero() {
-        f.insert("step_s".into(), secs(rule.step));
-    }
+    serde_json::to_value(typed_rule_item(rule, r)).unwrap_or(Value::Null)
+}
+
+/// One rule's result, typed.
+pub fn typed_rule_item(rule: &Rule, r: &RuleResult) -> Item<RuleFigures> {
     let worst = r.worst_series();
-    if let Some(b) = worst.and_then(|w| w.baseline) {
-        f.insert("baseline".into(), num(Some(b)));
+    Item {
+        name: rule.name.clone(),
+        status: r.status,
+        message: r.message.clone(),
+        figures: RuleFigures {
+            description: rule.description.clone(),
+            value: num(r.value()),
+            thresholds: Thresholds {
+                warn: rule.warn.as_ref().map(|w| w.text.clone()),
+                critical: rule.critical.as_ref().map(|c| c.text.clone()),
+            },
+            warn_for_s: secs(rule.warn_for),
+            critical_for_s: secs(rule.critical_for),
+            step_s: (!rule.window().is_zero()).then(|| secs(rule.step)),
+            baseline: worst.and_then(|w| w.baseline).map(|b| num(Some(b))),
+            worst_series: worst.map(|w| json!(w.labels)).unwrap_or(Value::Null),
+            series_count: r.series.len(),
+            at: time_of(r.at_ms),
+            query: rule.query.clone(),
+            baseline_query: rule.baseline_query.clone(),
+            query_ms: duration_ms(r.elapsed),
+            warnings: r.warnings.clone(),
+            series: r
+                .series
+                .iter()
+                .map(|s| SeriesDoc {
+                    labels: json!(s.labels),
+                    status: s.status,
+                    value: num(s.value),
+                    baseline: s.baseline.map(|b| num(Some(b))),
+                    points: (s.points_expected > 1).then_some(s.points_expected),
+                    points_missing: (s.points_expected > 1).then_some(s.points_missing),
+                    message: s.message.clone(),
+                })
+                .collect(),
+        },
     }
-    f.insert(
-        "worst_series".into(),
-        worst.map(|w| json!(w.labels)).unwrap_or(Value::Null),
-    );
-    f.insert("series_count".into(), json!(r.series.len()));
-    f.insert("at".into(), json!(time_of(r.at_ms)));
-    f.insert("query".into(), json!(rule.query));
-    if let Some(b) = &rule.baseline_query {
-        f.insert("baseline_query".into(), json!(b));
-    }
-    f.insert(
-        "query_ms".into(),
-        json!((r.elapsed.as_secs_f64() * 1e6).round() / 1e3),
-    );
-    f.insert("warnings".into(), json!(r.warnings));
-    let series: Vec<Value> = r
-        .series
-        .iter()
-        .map(|s| {
-            let mut m = Map::new();
-            m.insert("labels".into(), json!(s.labels));
-            m.insert("status".into(), json!(s.status));
-            m.insert("value".into(), num(s.value));
-            if s.baseline.is_some() {
-                m.insert("baseline".into(), num(s.baseline));
-            }
-            if s.points_expected > 1 {
-                m.insert("points".into(), json!(s.points_expected));
-                m.insert("points_missing".into(), json!(s.points_missing));
-            }
-            m.insert("message".into(), json!(s.message));
-            Value::Object(m)
-        })
-        .collect();
-    f.insert("series".into(), Value::Array(series));
-    item(&rule.name, r.status, &r.message, f)
+}
+
+/// A rule's figures.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct RuleFigures {
+    /// The rule's description, when it has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// The worst series' value (a number, or `"NaN"`/`"+Inf"`/`"-Inf"`, or null).
+    pub value: Value,
+    /// The conditions as written.
+    pub thresholds: Thresholds,
+    /// How long the warning must hold.
+    pub warn_for_s: Value,
+    /// How long the critical condition must hold.
+    pub critical_for_s: Value,
+    /// The resolution of a `for` window.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub step_s: Option<Value>,
+    /// The worst series' baseline (baseline rules).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<Value>,
+    /// The worst series' labels (null: no series).
+    pub worst_series: Value,
+    /// How many series the query returned.
+    pub series_count: usize,
+    /// The instant judged.
+    pub at: String,
+    /// The PromQL.
+    pub query: String,
+    /// The baseline PromQL.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub baseline_query: Option<String>,
+    /// Time the queries took.
+    pub query_ms: f64,
+    /// Prometheus's warnings for this rule.
+    pub warnings: Vec<String>,
+    /// Every series judged.
+    pub series: Vec<SeriesDoc>,
+}
+
+/// `warn` and `critical` as written in the rule.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct Thresholds {
+    /// The warning condition.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warn: Option<String>,
+    /// The critical condition.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub critical: Option<String>,
+}
+
+/// One series' verdict.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct SeriesDoc {
+    /// Its labels.
+    pub labels: Value,
+    /// Its verdict.
+    pub status: Status,
+    /// Its value.
+    pub value: Value,
+    /// Its baseline.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<Value>,
+    /// Points a `for` window needs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub points: Option<usize>,
+    /// Points missing from it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub points_missing: Option<usize>,
+    /// One readable sentence.
+    pub message: String,
 }
 
 /// Counts of rule statuses.
 pub fn counts(results: &[RuleResult]) -> Value {
+    serde_json::to_value(typed_counts(results)).unwrap_or(Value::Null)
+}
+
+/// Rules per status.
+pub fn typed_counts(results: &[RuleResult]) -> Counts {
     let c = |s: Status| results.iter().filter(|r| r.status == s).count();
-    json!({
-        "ok": c(Status::Ok),
-        "warning": c(Status::Warning),
-        "critical": c(Status::Critical),
-        "unknown": c(Status::Unknown),
-    })
+    Counts {
+        ok: c(Status::Ok),
+        warning: c(Status::Warning),
+        critical: c(Status::Critical),
+        unknown: c(Status::Unknown),
+    }
+}
+
+/// Rules (or rounds) per status.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct Counts {
+    /// OK.
+    pub ok: usize,
+    /// WARNING.
+    pub warning: usize,
+    /// CRITICAL.
+    pub critical: usize,
+    /// UNKNOWN.
+    pub unknown: usize,
 }
 
 /// Every Prometheus warning, prefixed with its rule.
@@ -135,31 +211,123 @@ pub fn all_warnings(results: &[RuleResult]) -> Vec<String> {
         .collect()
 }
 
+/// Where the evidence came from: the Prometheus URL (password masked) and
+/// how it was reached (`proxy`, `insecure`, `ca`).
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct Source {
+    /// The Prometheus URL, password masked.
+    pub prometheus: String,
+    /// `proxy`, `insecure`, `ca` where they apply.
+    #[serde(flatten)]
+    pub route: Map<String, Value>,
+}
+
+impl Source {
+    /// The source of `client`.
+    pub fn of(client: &PromClient) -> Source {
+        let mut route = Map::new();
+        for (k, v) in client.http().route_figures() {
+            route.insert(k.into(), v);
+        }
+        Source {
+            prometheus: client.shown_url().to_string(),
+            route,
+        }
+    }
+}
+
+/// `metric-gate check`'s summary.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct CheckBody {
+    /// `continue`, `pause`, `rollback` or `unknown`.
+    pub decision: &'static str,
+    /// Where the evidence came from.
+    #[serde(flatten)]
+    pub source: Source,
+    /// The instant judged.
+    pub at: String,
+    /// Rules per status.
+    pub counts: Counts,
+    /// Every rule, in file order.
+    pub rules: Vec<Item<RuleFigures>>,
+    /// Every Prometheus warning, prefixed with its rule.
+    pub warnings: Vec<String>,
+}
+
 /// The fields a check summary carries after the envelope.
-pub fn check_fields(
+pub fn check_body(
     rules: &[Rule],
     results: &[RuleResult],
     status: Status,
     at_ms: i64,
-    url: &str,
-) -> Map<String, Value> {
-    let mut f = Map::new();
-    f.insert("decision".into(), json!(decision(status)));
-    f.insert("prometheus".into(), json!(url));
-    f.insert("at".into(), json!(time_of(at_ms)));
-    f.insert("counts".into(), counts(results));
-    f.insert(
-        "rules".into(),
-        Value::Array(
-            rules
-                .iter()
-                .zip(results)
-                .map(|(r, x)| rule_item(r, x))
-                .collect(),
-        ),
-    );
-    f.insert("warnings".into(), json!(all_warnings(results)));
-    f
+    client: &PromClient,
+) -> CheckBody {
+    CheckBody {
+        decision: decision(status),
+        source: Source::of(client),
+        at: time_of(at_ms),
+        counts: typed_counts(results),
+        rules: rules
+            .iter()
+            .zip(results)
+            .map(|(r, x)| typed_rule_item(r, x))
+            .collect(),
+        warnings: all_warnings(results),
+    }
+}
+
+/// `metric-gate watch`'s summary.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct WatchBody {
+    /// `watch`.
+    pub mode: &'static str,
+    /// `continue`, `pause`, `rollback` or `unknown`.
+    pub decision: &'static str,
+    /// `window_end`, `critical`, `consecutive_warnings`,
+    /// `consecutive_unknown` or `interrupted`.
+    pub ended: &'static str,
+    /// The signal that stopped the watch, if one did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub interrupted: Option<&'static str>,
+    /// Where the evidence came from.
+    #[serde(flatten)]
+    pub source: Source,
+    /// Rounds judged.
+    pub rounds: u64,
+    /// `--interval`.
+    pub interval_s: f64,
+    /// `--duration`.
+    pub duration_s: f64,
+    /// With `--at`: the instant the replay started from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replay_from: Option<String>,
+    /// Rounds per status.
+    pub rounds_by_status: Counts,
+    /// Rounds with a warning.
+    pub warning_rounds: u64,
+    /// Warning rounds in a row at the end.
+    pub consecutive_warnings: u32,
+    /// The warnings seen (round, at, rule, value, message), at most 200.
+    pub warnings_seen: Vec<Value>,
+    /// The last round's rules per status.
+    pub counts: Counts,
+    /// The last round's rules.
+    pub rules: Vec<Item<RuleFigures>>,
+    /// Every Prometheus warning seen.
+    pub warnings: Vec<String>,
+}
+
+/// Any document metric-gate prints.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(untagged)]
+#[allow(clippy::large_enum_variant)] // the schema root; never built
+pub enum Document {
+    /// `check`.
+    Check(Summary<CheckBody>),
+    /// `watch`.
+    Watch(Summary<WatchBody>),
+    /// An ndjson `round` event of a watch.
+    Event(Event<Map<String, Value>>),
 }
 
 /// The worst series' value for a VALUE column, never reading the same as

@@ -228,16 +228,14 @@ pub fn default_step(windows: &[Duration]) -> Duration {
 /// Load and validate a rules file.
 pub fn load(path: &Path, over: &Overrides) -> Result<RuleSet, Error> {
     let name = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| Error::Config {
+    // toml's spans say where each rule's `name` stands, for the errors
+    // found after parsing.
+    let (file, spans): (File, _) = golive_core::config::load_located(path)?;
+    let err = |i: usize, message: String| Error::Config {
         path: name.clone(),
-        line: None,
-        column: None,
-        message: format!("cannot read: {e}"),
-    })?;
-    let file: File = golive_core::config::parse(&name, &text)?;
-    let err = |rule: &str, message: String| Error::Config {
-        path: name.clone(),
-        line: line_of_rule(&text, rule),
+        line: spans
+            .line(&format!("rule[{i}].name"))
+            .or_else(|| spans.line(&format!("rule[{i}]"))),
         column: None,
         message,
     };
@@ -250,14 +248,11 @@ pub fn load(path: &Path, over: &Overrides) -> Result<RuleSet, Error> {
         });
     }
     let mut rules = Vec::new();
-    for r in file.rule {
+    for (i, r) in file.rule.into_iter().enumerate() {
         if rules.iter().any(|x: &Rule| x.name == r.name) {
-            return Err(err(
-                &r.name,
-                format!("rule name `{}` is used twice", r.name),
-            ));
+            return Err(err(i, format!("rule name `{}` is used twice", r.name)));
         }
-        let rule = build(r, &file.defaults, over).map_err(|(n, m)| err(&n, m))?;
+        let rule = build(r, &file.defaults, over).map_err(|m| err(i, m))?;
         rules.push(rule);
     }
     Ok(RuleSet {
@@ -304,20 +299,18 @@ pub fn ad_hoc(a: AdHoc, over: &Overrides) -> Result<Rule, Error> {
         baseline_query: a.baseline_query,
         baseline_floor: a.baseline_floor,
     };
-    build(r, &DefaultsFile::default(), over).map_err(|(_, m)| Error::usage(m))
+    build(r, &DefaultsFile::default(), over).map_err(Error::usage)
 }
 
-fn build(r: RuleFile, d: &DefaultsFile, over: &Overrides) -> Result<Rule, (String, String)> {
-    let name = r.name.clone();
-    let fail = |m: String| Err((name.clone(), m));
+fn build(r: RuleFile, d: &DefaultsFile, over: &Overrides) -> Result<Rule, String> {
     if r.name.trim().is_empty() {
-        return fail("a rule needs a non-empty `name`".into());
+        return Err("a rule needs a non-empty `name`".into());
     }
     if r.query.trim().is_empty() {
-        return fail(format!("rule `{}`: `query` is empty", r.name));
+        return Err(format!("rule `{}`: `query` is empty", r.name));
     }
     if r.warn.is_none() && r.critical.is_none() {
-        return fail(format!(
+        return Err(format!(
             "rule `{}` has neither `warn` nor `critical`: it could never fail",
             r.name
         ));
@@ -326,7 +319,7 @@ fn build(r: RuleFile, d: &DefaultsFile, over: &Overrides) -> Result<Rule, (Strin
         .iter()
         .any(|t| t.as_ref().is_some_and(Threshold::is_relative));
     if relative && r.baseline_query.is_none() {
-        return fail(format!(
+        return Err(format!(
             "rule `{}` compares with `baseline` but has no `baseline_query`",
             r.name
         ));
@@ -334,11 +327,11 @@ fn build(r: RuleFile, d: &DefaultsFile, over: &Overrides) -> Result<Rule, (Strin
     if let Some(f) = r.baseline_floor
         && (!f.is_finite() || f < 0.0)
     {
-        return fail(format!("rule `{}`: `baseline_floor` must be ≥ 0", r.name));
+        return Err(format!("rule `{}`: `baseline_floor` must be ≥ 0", r.name));
     }
     let on_error = r.on_error.or(d.on_error).unwrap_or_default();
     if on_error == Fallback::Ok {
-        return fail(format!(
+        return Err(format!(
             "rule `{}`: `on_error` cannot be \"ok\": a query that failed saw nothing",
             r.name
         ));
@@ -351,11 +344,11 @@ fn build(r: RuleFile, d: &DefaultsFile, over: &Overrides) -> Result<Rule, (Strin
         .or(d.step)
         .unwrap_or_else(|| default_step(&[warn_for, critical_for]));
     if step.is_zero() {
-        return fail(format!("rule `{}`: `step` must be above zero", r.name));
+        return Err(format!("rule `{}`: `step` must be above zero", r.name));
     }
     let window = warn_for.max(critical_for);
     if !window.is_zero() && window.as_secs_f64() / step.as_secs_f64() > 10_000.0 {
-        return fail(format!(
+        return Err(format!(
             "rule `{}`: a {} window at a {} step is over 10,000 points; raise `step`",
             r.name,
             units::human_duration(window),
@@ -376,21 +369,6 @@ fn build(r: RuleFile, d: &DefaultsFile, over: &Overrides) -> Result<Rule, (Strin
         baseline_query: r.baseline_query,
         baseline_floor: r.baseline_floor.unwrap_or(0.0),
     })
-}
-
-/// The line of `name = "rule"` in the file, for errors found after parsing.
-fn line_of_rule(text: &str, rule: &str) -> Option<usize> {
-    let mut found = None;
-    for (i, line) in text.lines().enumerate() {
-        let l = line.trim();
-        if let Some(rest) = l.strip_prefix("name") {
-            let v = rest.trim_start().trim_start_matches('=').trim();
-            if v.trim_matches(['"', '\'']) == rule {
-                found = Some(i + 1);
-            }
-        }
-    }
-    found
 }
 
 #[cfg(test)]

@@ -25,7 +25,7 @@ use serde_json::{Map, Value, json};
 
 use crate::cli::{Config, WatchConfig};
 use crate::judge::RuleResult;
-use crate::prom::Client;
+use crate::prom::PromClient;
 use crate::report::{self, Board, ms_of, num, time_of};
 
 /// Values kept per rule for the board's trend.
@@ -57,7 +57,7 @@ impl Ended {
 }
 
 /// Run the watch and return its exit code.
-pub fn watch(run: &Run, cfg: &Config, w: &WatchConfig, client: &Client) -> ExitCode {
+pub fn watch(run: &Run, cfg: &Config, w: &WatchConfig, client: &PromClient) -> ExitCode {
     let format = if cfg.format_given {
         cfg.format
     } else {
@@ -255,41 +255,41 @@ pub fn watch(run: &Run, cfg: &Config, w: &WatchConfig, client: &Client) -> ExitC
             ));
         }
     }
-    let mut f = Map::new();
-    f.insert("mode".into(), json!("watch"));
-    f.insert("decision".into(), json!(report::decision(status)));
-    f.insert("ended".into(), json!(ended.as_str()));
-    if let Ended::Interrupted(sig) = ended {
-        f.insert("interrupted".into(), json!(sig));
-    }
-    f.insert("prometheus".into(), json!(client.shown_url()));
-    f.insert("rounds".into(), json!(round));
-    f.insert("interval_s".into(), json!(w.interval.as_secs_f64()));
-    f.insert("duration_s".into(), json!(w.duration.as_secs_f64()));
-    if let Some(start) = replay_from {
-        f.insert("replay_from".into(), json!(time_of(start)));
-    }
-    f.insert(
-        "rounds_by_status".into(),
-        json!({"ok": by_status[0], "warning": by_status[1], "critical": by_status[2], "unknown": by_status[3]}),
-    );
-    f.insert("warning_rounds".into(), json!(warning_rounds));
-    f.insert("consecutive_warnings".into(), json!(consecutive_warnings));
-    f.insert("warnings_seen".into(), Value::Array(warnings_seen));
-    f.insert("counts".into(), report::counts(&last));
-    f.insert(
-        "rules".into(),
-        Value::Array(
-            cfg.rules
-                .iter()
-                .zip(&last)
-                .map(|(r, x)| report::rule_item(r, x))
-                .collect(),
-        ),
-    );
-    f.insert("warnings".into(), json!(prom_warnings));
+    let body = report::WatchBody {
+        mode: "watch",
+        decision: report::decision(status),
+        ended: ended.as_str(),
+        interrupted: match ended {
+            Ended::Interrupted(sig) => Some(sig),
+            _ => None,
+        },
+        source: report::Source::of(client),
+        rounds: round,
+        interval_s: w.interval.as_secs_f64(),
+        duration_s: w.duration.as_secs_f64(),
+        replay_from: replay_from.map(time_of),
+        rounds_by_status: report::Counts {
+            ok: by_status[0] as usize,
+            warning: by_status[1] as usize,
+            critical: by_status[2] as usize,
+            unknown: by_status[3] as usize,
+        },
+        warning_rounds,
+        consecutive_warnings,
+        warnings_seen,
+        counts: report::typed_counts(&last),
+        rules: cfg
+            .rules
+            .iter()
+            .zip(&last)
+            .map(|(r, x)| report::typed_rule_item(r, x))
+            .collect(),
+        warnings: prom_warnings,
+    };
     match format {
-        Format::Json | Format::Ndjson => output::emit_summary_json(format, &run.summary(status, f)),
+        Format::Json | Format::Ndjson => {
+            output::emit_summary_json(format, &run.document(status, &body))
+        }
         Format::Text => output::emit(&format!(
             "verdict: {} (exit {}) after {round} round(s): {}{}\n",
             report::decision(status).to_uppercase(),
@@ -313,7 +313,7 @@ pub fn watch(run: &Run, cfg: &Config, w: &WatchConfig, client: &Client) -> ExitC
 /// process).
 fn round_unless_signalled(
     cfg: &Config,
-    client: &Client,
+    client: &PromClient,
     at_ms: i64,
     deadline: Deadline,
 ) -> Option<Vec<RuleResult>> {

@@ -32,6 +32,8 @@ Examples:
   probe file '/backups/postgresql/minimarket_*.sql.gz' --max-age 26h --gzip
   probe run examples/preflight.toml --format text
   probe http http://localhost:8080/api/health --retries 10 --interval 2s
+  https_proxy=http://proxy:3128 probe http https://api.example.com/health   # named in the report
+  probe http http://api.internal/health --no-proxy
 
 Exit codes: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN, 64 usage.";
 
@@ -154,6 +156,9 @@ pub struct HttpArgs {
     /// Do not verify the certificate (shown in the report).
     #[arg(short = 'k', long)]
     pub insecure: bool,
+    /// Go direct, whatever http_proxy / https_proxy / all_proxy say.
+    #[arg(long, env = "PROBE_NO_PROXY")]
+    pub no_proxy: bool,
 }
 
 /// `probe tcp`.
@@ -228,6 +233,9 @@ pub struct PrometheusArgs {
     /// Do not verify the certificate (shown in the report).
     #[arg(short = 'k', long)]
     pub insecure: bool,
+    /// Go direct, whatever http_proxy / https_proxy / all_proxy say.
+    #[arg(long, env = "PROBE_NO_PROXY")]
+    pub no_proxy: bool,
 }
 
 /// `probe file`.
@@ -260,6 +268,9 @@ pub struct RunArgs {
     /// Run only the check of this name (repeatable).
     #[arg(long, value_name = "NAME")]
     pub only: Vec<String>,
+    /// http and prometheus checks go direct, whatever http_proxy / https_proxy / all_proxy say (a check's `no_proxy` wins).
+    #[arg(long, env = "PROBE_NO_PROXY")]
+    pub no_proxy: bool,
 }
 
 /// Headers from `--header` values: `Name: value`, or `@FILE` (one per
@@ -342,8 +353,9 @@ pub fn plan(cli: Cli) -> Result<Plan, Error> {
                 insecure: a.insecure,
                 roots: roots(a.ca.as_deref()).map_err(Error::usage)?,
                 follow: a.follow,
+                proxy: None,
             };
-            s.validate().map_err(Error::usage)?;
+            s.validate(a.no_proxy).map_err(Error::usage)?;
             ("http", display, Spec::Http(s))
         }
         Command::Tcp(a) => {
@@ -377,6 +389,7 @@ pub fn plan(cli: Cli) -> Result<Plan, Error> {
                 headers(&a.headers).map_err(Error::usage)?,
                 roots(a.ca.as_deref()).map_err(Error::usage)?,
                 a.insecure,
+                a.no_proxy,
             )
             .map_err(Error::usage)?;
             ("prometheus", s.display.clone(), Spec::Prometheus(s))

@@ -26,7 +26,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use golive_core::output::Format;
-use golive_core::units::{de_opt_duration, de_opt_percent, de_opt_size};
+use golive_core::units::{de_opt_duration, de_opt_percent, de_opt_size, de_opt_timeout};
 use golive_core::{Error, redact};
 use serde::Deserialize;
 
@@ -53,7 +53,7 @@ struct FileConfig {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Defaults {
-    #[serde(default, deserialize_with = "de_opt_duration")]
+    #[serde(default, deserialize_with = "de_opt_timeout")]
     timeout: Option<Duration>,
     retries: Option<u32>,
     #[serde(default, deserialize_with = "de_opt_duration")]
@@ -111,7 +111,7 @@ struct Entry {
     #[serde(rename = "type")]
     kind: Kind,
     // timing
-    #[serde(default, deserialize_with = "de_opt_duration")]
+    #[serde(default, deserialize_with = "de_opt_timeout")]
     timeout: Option<Duration>,
     retries: Option<u32>,
     #[serde(default, deserialize_with = "de_opt_duration")]
@@ -138,6 +138,7 @@ struct Entry {
     follow: Option<bool>,
     ca: Option<String>,
     insecure: Option<bool>,
+    no_proxy: Option<bool>,
     // tls
     sni: Option<String>,
     warn_days: Option<u32>,
@@ -183,6 +184,7 @@ impl Entry {
         add(self.follow.is_some(), "follow");
         add(self.ca.is_some(), "ca");
         add(self.insecure.is_some(), "insecure");
+        add(self.no_proxy.is_some(), "no_proxy");
         add(self.sni.is_some(), "sni");
         add(self.warn_days.is_some(), "warn_days");
         add(self.crit_days.is_some(), "crit_days");
@@ -218,6 +220,7 @@ fn allowed(kind: Kind) -> (&'static str, &'static [&'static str]) {
                 "follow",
                 "ca",
                 "insecure",
+                "no_proxy",
             ],
         ),
         Kind::Tcp => ("address", &["address"]),
@@ -235,7 +238,10 @@ fn allowed(kind: Kind) -> (&'static str, &'static [&'static str]) {
             ],
         ),
         Kind::Redis => ("url", &["url"]),
-        Kind::Prometheus => ("url", &["url", "query", "headers", "ca", "insecure"]),
+        Kind::Prometheus => (
+            "url",
+            &["url", "query", "headers", "ca", "insecure", "no_proxy"],
+        ),
         Kind::File => ("glob", &["glob", "max_age", "warn_age", "min_size", "gzip"]),
     }
 }
@@ -252,53 +258,13 @@ fn kind_name(k: Kind) -> &'static str {
     }
 }
 
-/// Where things are in the file, for errors that come after parsing.
-struct Lines<'a> {
-    text: &'a str,
-}
-
-impl Lines<'_> {
-    /// 1-based line of the `i`-th `[[check]]` header.
-    fn check(&self, i: usize) -> Option<usize> {
-        self.text
-            .lines()
-            .enumerate()
-            .filter(|(_, l)| l.trim_start().starts_with("[[check]]"))
-            .nth(i)
-            .map(|(n, _)| n + 1)
-    }
-
-    /// 1-based line of `key = …` inside the `i`-th check, else the header's.
-    fn key(&self, i: usize, key: &str) -> Option<usize> {
-        let start = self.check(i)?;
-        let end = self.check(i + 1).unwrap_or(usize::MAX);
-        self.text
-            .lines()
-            .enumerate()
-            .skip(start)
-            .take_while(|(n, _)| n + 1 < end)
-            .find(|(_, l)| {
-                let t = l.trim_start();
-                t.strip_prefix(key)
-                    .is_some_and(|r| r.trim_start().starts_with('='))
-            })
-            .map(|(n, _)| n + 1)
-            .or(Some(start))
-    }
-}
-
 /// Read the file and build the plan; every problem is exit 64 naming the
 /// file and, where it can, the line.
 pub fn plan(args: &RunArgs, flags: &TimingArgs, format: Format) -> Result<Plan, Error> {
     let path = args.file.display().to_string();
-    let text = std::fs::read_to_string(&args.file).map_err(|e| Error::Config {
-        path: path.clone(),
-        line: None,
-        column: None,
-        message: format!("cannot read: {e}"),
-    })?;
-    let cfg: FileConfig = golive_core::config::parse(&path, &text)?;
-    let lines = Lines { text: &text };
+    // toml's spans say where each `[[check]]` and key stands, for the
+    // errors found after parsing.
+    let (cfg, spans): (FileConfig, _) = golive_core::config::load_located(&args.file)?;
     let err = |line: Option<usize>, message: String| Error::Config {
         path: path.clone(),
         line,
@@ -322,7 +288,8 @@ pub fn plan(args: &RunArgs, flags: &TimingArgs, format: Format) -> Result<Plan, 
     let mut checks = Vec::new();
     let mut seen: Vec<&str> = Vec::new();
     for (i, e) in cfg.check.iter().enumerate() {
-        let at = |key: &str| lines.key(i, key);
+        let header = spans.line(&format!("check[{i}]"));
+        let at = |key: &str| spans.line(&format!("check[{i}].{key}")).or(header);
         let name = e.name.trim();
         if name.is_empty() {
             return Err(err(at("name"), "check name is empty".into()));
@@ -356,7 +323,7 @@ pub fn plan(args: &RunArgs, flags: &TimingArgs, format: Format) -> Result<Plan, 
         }
         .ok_or_else(|| {
             err(
-                lines.check(i),
+                header,
                 format!("check `{name}` (type {kind}) needs `{target_key}`"),
             )
         })?;
@@ -368,6 +335,7 @@ pub fn plan(args: &RunArgs, flags: &TimingArgs, format: Format) -> Result<Plan, 
                 .collect()
         };
         let r = || roots(e.ca.as_deref()).map_err(|m| bad("ca", m));
+        let no_proxy = e.no_proxy.unwrap_or(args.no_proxy);
         let (display, spec) = match e.kind {
             Kind::Http => {
                 let mut s = HttpSpec {
@@ -402,8 +370,9 @@ pub fn plan(args: &RunArgs, flags: &TimingArgs, format: Format) -> Result<Plan, 
                     insecure: e.insecure.unwrap_or(false),
                     roots: r()?,
                     follow: e.follow.unwrap_or(false),
+                    proxy: None,
                 };
-                s.validate().map_err(|m| bad("url", m))?;
+                s.validate(no_proxy).map_err(|m| bad("url", m))?;
                 (s.display.clone(), Spec::Http(s))
             }
             Kind::Tcp => (
@@ -445,6 +414,7 @@ pub fn plan(args: &RunArgs, flags: &TimingArgs, format: Format) -> Result<Plan, 
                     headers()?,
                     r()?,
                     e.insecure.unwrap_or(false),
+                    no_proxy,
                 )
                 .map_err(|m| bad("url", m))?;
                 (s.display.clone(), Spec::Prometheus(s))

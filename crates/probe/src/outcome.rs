@@ -126,22 +126,7 @@ impl Verdict {
     }
 }
 
-/// An error and its sources as one line (`a: b: c`), without repeating a
-/// source whose text the previous one already contains. The text is a
-/// library's (or a server's), so registered secrets are scrubbed from it.
-pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut out = e.to_string();
-    let mut src = e.source();
-    while let Some(s) = src {
-        let t = s.to_string();
-        if !t.is_empty() && !out.contains(&t) {
-            out.push_str(": ");
-            out.push_str(&t);
-        }
-        src = s.source();
-    }
-    golive_core::redact::scrub(&out.replace('\n', " "))
-}
+pub use golive_core::redact::error_chain;
 
 /// A measured time for people: `0.68ms`, `3.2ms`, `45ms`, `1.2s` (sub-10 ms
 /// times keep their decimals, where a local check lives).
@@ -156,11 +141,6 @@ pub fn took(d: std::time::Duration) -> String {
     }
 }
 
-/// Milliseconds with three decimals, as every `*_ms` figure is written.
-pub fn ms(d: std::time::Duration) -> f64 {
-    (d.as_secs_f64() * 1_000_000.0).round() / 1000.0
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -173,12 +153,5 @@ mod tests {
         v.add(Status::Critical, "wrong body");
         assert_eq!(v.status(), Status::Critical);
         assert_eq!(v.message("HTTP 200"), "HTTP 200; wrong body; slow");
-    }
-
-    #[test]
-    fn error_chain_skips_repeats() {
-        let inner = std::io::Error::other("connection refused");
-        let outer = std::io::Error::other(inner);
-        assert_eq!(error_chain(&outer), "connection refused");
     }
 }

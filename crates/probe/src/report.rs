@@ -2,73 +2,133 @@
 //! aligned text table, Prometheus text exposition with blackbox_exporter's
 //! metric names, or CSV. Returns the overall status.
 
+use golive_core::doc::{Event, Item, Summary};
 use golive_core::output::{self, Format, Prom};
 use golive_core::units::human_duration;
-use golive_core::{Run, Status, item};
-use serde_json::{Map, Value, json};
+use golive_core::{Run, Status, duration_ms};
+use schemars::JsonSchema;
+use serde::Serialize;
+use serde_json::{Map, Value};
 
-use crate::outcome::ms;
 use crate::plan::Plan;
 use crate::runner::CheckResult;
 
 /// The overall status: the worst check (CRITICAL > UNKNOWN > WARNING > OK);
 /// no result at all is UNKNOWN, never OK.
 pub fn overall(results: &[CheckResult]) -> Status {
-    if results.is_empty() {
-        return Status::Unknown;
-    }
-    Status::merge(results.iter().map(|r| r.outcome.status))
+    Status::merge_seen(results.iter().map(|r| r.outcome.status))
 }
 
 /// The per-check JSON item: `name`, `status`, `message`, `type`, `target`,
 /// `attempts`, `duration_ms`, then the check's own figures.
 pub fn item_json(r: &CheckResult) -> Value {
-    let mut f = Map::new();
-    f.insert("type".into(), json!(r.check.spec.kind()));
-    f.insert("target".into(), json!(r.check.target));
-    f.insert("attempts".into(), json!(r.attempts));
-    f.insert("duration_ms".into(), json!(ms(r.duration)));
-    for (k, v) in &r.outcome.figures {
-        f.entry(k.clone()).or_insert_with(|| v.clone());
+    serde_json::to_value(check_item(r)).unwrap_or(Value::Null)
+}
+
+fn check_item(r: &CheckResult) -> Item<CheckFigures> {
+    Item {
+        name: r.check.name.clone(),
+        status: r.outcome.status,
+        message: r.outcome.message.clone(),
+        figures: CheckFigures {
+            kind: r.check.spec.kind(),
+            target: r.check.target.clone(),
+            attempts: r.attempts,
+            duration_ms: duration_ms(r.duration),
+            figures: r.outcome.figures.clone(),
+        },
     }
-    item(&r.check.name, r.outcome.status, &r.outcome.message, f)
 }
 
 /// The summary document.
 pub fn summary(run: &Run, plan: &Plan, results: &[CheckResult]) -> (Status, Value) {
     let status = overall(results);
-    let mut fields = Map::new();
-    if let Some(file) = &plan.file {
-        fields.insert("file".into(), json!(file));
-    }
     let count = |s: Status| results.iter().filter(|r| r.outcome.status == s).count();
-    fields.insert(
-        "counts".into(),
-        json!({
-            "total": results.len(),
-            "ok": count(Status::Ok),
-            "warning": count(Status::Warning),
-            "critical": count(Status::Critical),
-            "unknown": count(Status::Unknown),
-        }),
-    );
-    let names = |pred: &dyn Fn(Status) -> bool| -> Vec<&str> {
+    let names = |pred: &dyn Fn(Status) -> bool| -> Vec<String> {
         results
             .iter()
             .filter(|r| pred(r.outcome.status))
-            .map(|r| r.check.name.as_str())
+            .map(|r| r.check.name.clone())
             .collect()
     };
-    fields.insert("failing".into(), json!(names(&|s| s >= Status::Unknown)));
-    fields.insert("degraded".into(), json!(names(&|s| s == Status::Warning)));
-    if let Some(sig) = golive_core::signals::received() {
-        fields.insert("interrupted".into(), json!(sig));
-    }
-    fields.insert(
-        "checks".into(),
-        Value::Array(results.iter().map(item_json).collect()),
-    );
-    (status, run.summary(status, fields))
+    let body = SummaryBody {
+        file: plan.file.clone(),
+        counts: Counts {
+            total: results.len(),
+            ok: count(Status::Ok),
+            warning: count(Status::Warning),
+            critical: count(Status::Critical),
+            unknown: count(Status::Unknown),
+        },
+        failing: names(&|s| s >= Status::Unknown),
+        degraded: names(&|s| s == Status::Warning),
+        interrupted: golive_core::signals::received(),
+        checks: results.iter().map(check_item).collect(),
+    };
+    (status, run.document(status, &body))
+}
+
+/// `probe`'s summary: counts, the failing and degraded checks, each check.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct SummaryBody {
+    /// The `probe run` file, when one was run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    /// How many checks ended in each status.
+    pub counts: Counts,
+    /// Checks that are CRITICAL or UNKNOWN.
+    pub failing: Vec<String>,
+    /// Checks that are WARNING.
+    pub degraded: Vec<String>,
+    /// The signal that stopped a wait, if one did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub interrupted: Option<&'static str>,
+    /// Every check, in the order given.
+    pub checks: Vec<Item<CheckFigures>>,
+}
+
+/// Checks per status.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct Counts {
+    /// All checks.
+    pub total: usize,
+    /// OK.
+    pub ok: usize,
+    /// WARNING.
+    pub warning: usize,
+    /// CRITICAL.
+    pub critical: usize,
+    /// UNKNOWN.
+    pub unknown: usize,
+}
+
+/// What every check item carries besides name, status and message; then
+/// the kind's own figures (docs/probe.md lists them per kind).
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct CheckFigures {
+    /// `http`, `tcp`, `tls`, `postgres`, `redis`, `prometheus`, `file`.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    /// What was checked (passwords masked).
+    pub target: String,
+    /// Attempts made.
+    pub attempts: u32,
+    /// From the first attempt's start to the last one's end.
+    pub duration_ms: f64,
+    /// The kind's own figures (`status_code`, `latency_ms`, `days_left`, …).
+    #[serde(flatten)]
+    pub figures: Map<String, Value>,
+}
+
+/// Any document probe prints: the summary, or an ndjson `attempt` event.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(untagged)]
+#[allow(clippy::large_enum_variant)] // the schema root; never built
+pub enum Document {
+    /// The summary (json, and ndjson's last line).
+    Summary(Summary<SummaryBody>),
+    /// `{"event": "attempt", …}`: name, type, attempt, status, message, figures.
+    Event(Event<Map<String, Value>>),
 }
 
 /// Print the results in the plan's format and return the overall status.
@@ -211,17 +271,19 @@ pub fn prom(results: &[CheckResult]) -> String {
     p.finish()
 }
 
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
-}
-
-/// One row per check: name,type,status,latency_ms,attempts,target,message.
+/// One row per check: name,type,status,latency_ms,attempts,target,message
+/// (written by the csv crate: quoted where a field needs it).
 pub fn csv(results: &[CheckResult]) -> String {
-    let mut out = String::from("name,type,status,latency_ms,attempts,target,message\n");
+    let mut w = ::csv::Writer::from_writer(Vec::new());
+    let _ = w.write_record([
+        "name",
+        "type",
+        "status",
+        "latency_ms",
+        "attempts",
+        "target",
+        "message",
+    ]);
     for r in results {
         let lat = r
             .outcome
@@ -229,17 +291,15 @@ pub fn csv(results: &[CheckResult]) -> String {
             .get("latency_ms")
             .map(|v| v.to_string())
             .unwrap_or_default();
-        let row = [
-            csv_field(&r.check.name),
-            r.check.spec.kind().to_string(),
-            r.outcome.status.as_str().to_string(),
-            lat,
-            r.attempts.to_string(),
-            csv_field(&r.check.target),
-            csv_field(&r.outcome.message),
-        ];
-        out.push_str(&row.join(","));
-        out.push('\n');
+        let _ = w.write_record([
+            r.check.name.as_str(),
+            r.check.spec.kind(),
+            r.outcome.status.as_str(),
+            &lat,
+            &r.attempts.to_string(),
+            &r.check.target,
+            &r.outcome.message,
+        ]);
     }
-    out
+    String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
 }

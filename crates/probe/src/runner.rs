@@ -1,5 +1,5 @@
-//! Running checks: attempts under a watchdog, retries and `--wait`, and a
-//! bounded pool of threads for `probe run`.
+//! Running checks: attempts under a watchdog, retries and `--wait`, and
+//! core's bounded pool of threads for `probe run`.
 //!
 //! Every attempt runs on its own thread with the attempt's timeout passed to
 //! the check (which sets it on every socket it opens); the calling thread
@@ -7,15 +7,14 @@
 //! (a resolver or a library that ignores its timeout), reports a timeout and
 //! moves on. So the run honours `--timeout` whatever the server does.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, mpsc};
+use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
 use golive_core::output::Format;
-use golive_core::{Deadline, Run, Status, output, signals};
+use golive_core::{Deadline, Run, Status, duration_ms, output, signals};
 use serde_json::{Map, Value, json};
 
-use crate::outcome::{Outcome, ms};
+use crate::outcome::Outcome;
 use crate::plan::{Check, Plan};
 
 /// What a check ended with, after all its attempts.
@@ -53,37 +52,9 @@ pub fn run_plan(run: &Run, plan: &Plan) -> Vec<CheckResult> {
             golive_core::log::debug(&format!("{}: attempt {attempt}: {}", check.name, o.message));
         }
     };
-    let n = plan.checks.len();
-    let workers = plan.concurrency.clamp(1, n.max(1));
-    if workers == 1 {
-        return plan
-            .checks
-            .iter()
-            .map(|c| run_check(c.clone(), run, &on_attempt))
-            .collect();
-    }
-    let next = AtomicUsize::new(0);
-    let slots: Mutex<Vec<Option<CheckResult>>> = Mutex::new((0..n).map(|_| None).collect());
-    std::thread::scope(|s| {
-        for _ in 0..workers {
-            s.spawn(|| {
-                loop {
-                    let i = next.fetch_add(1, Ordering::SeqCst);
-                    if i >= n {
-                        break;
-                    }
-                    let r = run_check(plan.checks[i].clone(), run, &on_attempt);
-                    slots.lock().unwrap_or_else(|p| p.into_inner())[i] = Some(r);
-                }
-            });
-        }
-    });
-    slots
-        .into_inner()
-        .unwrap_or_else(|p| p.into_inner())
-        .into_iter()
-        .flatten()
-        .collect()
+    golive_core::pool::map(&plan.checks, plan.concurrency, |c| {
+        run_check(c.clone(), run, &on_attempt)
+    })
 }
 
 fn attempt_fields(check: &Check, attempt: u32, o: &Outcome) -> Map<String, Value> {
@@ -208,7 +179,7 @@ fn attempt_once(check: &Arc<Check>, limit: Duration) -> Outcome {
     };
     o.figures
         .entry("latency_ms")
-        .or_insert_with(|| json!(ms(started.elapsed())));
+        .or_insert_with(|| json!(duration_ms(started.elapsed())));
     o
 }
 

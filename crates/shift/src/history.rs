@@ -2,21 +2,30 @@
 //! result (or `interrupted` when none was recorded).
 
 use golive_core::{Run, Status, log};
-use serde_json::{Map, Value, json};
+use serde_json::Value;
+
+use crate::doc::HistoryBody;
 
 use crate::cli::Target;
 
 /// The summary: `changes` oldest first (the last `limit` of them).
 /// Exit 0 when the journal could be read (a missing one is empty), 3 when not.
-pub fn history(t: &Target, limit: Option<usize>, run: &Run) -> (Value, Vec<Value>) {
+pub fn history(t: &Target, limit: Option<usize>, run: &Run) -> (Status, Value, Vec<Value>) {
     let j = t.journal.as_ref().expect("checked when parsing");
-    let mut f = Map::new();
-    f.insert("journal".into(), json!(j.path.display().to_string()));
+    let path = j.path.display().to_string();
     match j.load() {
         Err(e) => {
-            f.insert("message".into(), json!(e));
-            f.insert("changes".into(), json!([]));
-            (run.summary(Status::Unknown, f), Vec::new())
+            let body = HistoryBody {
+                journal: path,
+                message: e,
+                unreadable_lines: None,
+                changes: Vec::new(),
+            };
+            (
+                Status::Unknown,
+                run.document(Status::Unknown, &body),
+                Vec::new(),
+            )
         }
         Ok(l) => {
             let all = l.changes();
@@ -43,10 +52,13 @@ pub fn history(t: &Target, limit: Option<usize>, run: &Run) -> (Value, Vec<Value
                     l.unreadable
                 ));
             }
-            f.insert("message".into(), json!(message));
-            f.insert("unreadable_lines".into(), json!(l.unreadable));
-            f.insert("changes".into(), Value::Array(changes.clone()));
-            (run.summary(Status::Ok, f), changes)
+            let body = HistoryBody {
+                journal: path,
+                message,
+                unreadable_lines: Some(l.unreadable),
+                changes: changes.clone(),
+            };
+            (Status::Ok, run.document(Status::Ok, &body), changes)
         }
     }
 }

@@ -20,6 +20,7 @@
 pub mod backend;
 pub mod cli;
 pub mod command;
+pub mod doc;
 pub mod history;
 pub mod journal;
 pub mod ops;
@@ -31,8 +32,8 @@ pub mod target;
 use std::ffi::OsString;
 use std::process::ExitCode;
 
-use golive_core::Run;
 use golive_core::output::{Format, emit, emit_line, emit_summary_json};
+use golive_core::{Run, Status};
 use serde_json::Value;
 
 use crate::cli::Action;
@@ -50,18 +51,18 @@ where
         };
         let run = Run::start("shift", env!("CARGO_PKG_VERSION"));
         let format = config.format;
-        let doc = match &config.action {
+        let (status, doc) = match &config.action {
             Action::Status(t) => {
-                let doc = status::status(t, &run);
+                let (status, doc) = status::status(t, &run);
                 match format {
                     Format::Text => emit(&report::status_text(&doc)),
                     Format::Prom => emit(&status::prom(&doc)),
                     _ => emit_summary_json(format, &doc),
                 }
-                doc
+                (status, doc)
             }
             Action::History { target, limit } => {
-                let (doc, changes) = history::history(target, *limit, &run);
+                let (status, doc, changes) = history::history(target, *limit, &run);
                 match format {
                     Format::Text => emit(&report::history_text(&doc)),
                     Format::Ndjson => {
@@ -73,25 +74,24 @@ where
                     }
                     _ => emit_summary_json(format, &doc),
                 }
-                doc
+                (status, doc)
             }
             Action::Set(plan) => {
-                let doc = ops::set(plan, &run, format);
+                let (status, doc) = ops::set(plan, &run, format);
                 print_change(format, &doc);
-                doc
+                (status, doc)
             }
             Action::Undo(opts) => {
-                let doc = ops::undo(opts, &run, format);
+                let (status, doc) = ops::undo(opts, &run, format);
                 print_change(format, &doc);
-                doc
+                (status, doc)
             }
         };
-        let code = doc["exit_code"].as_u64().unwrap_or(3) as u8;
-        if code != 0 && format != Format::Text {
+        if status != Status::Ok && format != Format::Text {
             // One line on stderr for people watching a script run.
             golive_core::log::warn(doc["message"].as_str().unwrap_or("failed"));
         }
-        ExitCode::from(code)
+        status.into()
     })
 }
 

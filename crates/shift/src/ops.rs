@@ -89,8 +89,8 @@ impl<'a> Report<'a> {
     }
 }
 
-/// `shift set`.
-pub fn set(plan: &SetPlan, run: &Run, format: Format) -> Value {
+/// `shift set`: its status and summary.
+pub fn set(plan: &SetPlan, run: &Run, format: Format) -> (Status, Value) {
     change(
         Kind::Set,
         &plan.opts,
@@ -101,8 +101,8 @@ pub fn set(plan: &SetPlan, run: &Run, format: Format) -> Value {
     )
 }
 
-/// `shift undo`.
-pub fn undo(opts: &ChangeOpts, run: &Run, format: Format) -> Value {
+/// `shift undo`: its status and summary.
+pub fn undo(opts: &ChangeOpts, run: &Run, format: Format) -> (Status, Value) {
     change(Kind::Undo, opts, None, None, run, format)
 }
 
@@ -113,7 +113,7 @@ fn change(
     ramp: Option<&Ramp>,
     run: &Run,
     format: Format,
-) -> Value {
+) -> (Status, Value) {
     let mut r = Report::new(kind, opts);
     execute(&mut r, split, ramp, run, format);
     finish(&r, run)
@@ -1032,65 +1032,42 @@ fn ms(d: Duration) -> f64 {
     (d.as_secs_f64() * 1_000_000.0).round() / 1000.0
 }
 
-fn finish(r: &Report, run: &Run) -> Value {
+fn finish(r: &Report, run: &Run) -> (Status, Value) {
     let opts = r.opts;
     let t = &opts.target;
     let backend = t.backend.as_ref().expect("backend");
-    let mut f = Map::new();
-    f.insert("action".into(), json!(r.kind.as_str()));
-    f.insert("outcome".into(), json!(r.outcome));
-    f.insert("message".into(), json!(r.message));
-    f.insert("backend".into(), backend.describe());
-    f.insert("before".into(), split_json(r.start.as_ref()));
-    f.insert(
-        "target".into(),
-        r.target
+    let body = crate::doc::ChangeBody {
+        action: r.kind.as_str(),
+        outcome: r.outcome,
+        message: r.message.clone(),
+        backend: backend.describe(),
+        before: split_json(r.start.as_ref()),
+        target: r
+            .target
             .as_ref()
             .map(|t| t.split.to_json())
             .unwrap_or(Value::Null),
-    );
-    f.insert("after".into(), split_json(r.after.as_ref()));
-    f.insert("verified".into(), json!(r.verified));
-    if let Some(m) = &r.mismatch {
-        f.insert("actual".into(), m.to_json());
-    }
-    f.insert(
-        "pools".into(),
-        Value::Array(report::pool_items(
+        after: split_json(r.after.as_ref()),
+        verified: r.verified,
+        actual: r.mismatch.as_ref().map(Split::to_json),
+        pools: report::pool_items(
             &t.pools,
             r.start.as_ref(),
             r.target.as_ref(),
             r.after.as_ref(),
             r.outcome == "dry_run",
-        )),
-    );
-    f.insert("steps".into(), Value::Array(r.steps.clone()));
-    f.insert("dry_run".into(), json!(opts.dry_run));
-    f.insert(
-        "reason".into(),
-        opts.reason
-            .as_ref()
-            .map(|s| json!(s))
-            .unwrap_or(Value::Null),
-    );
-    f.insert(
-        "journal".into(),
-        match &t.journal {
-            Some(j) => json!({ "path": j.path.display().to_string(), "id": r.journal_id }),
-            None => Value::Null,
-        },
-    );
-    if let Some(u) = &r.undoes {
-        f.insert("undoes".into(), json!(u));
-    }
-    if let Some(u) = &r.resumes {
-        f.insert("resumes".into(), json!(u));
-    }
-    if let Some(h) = &r.took_over {
-        f.insert("lock_taken_over".into(), h.clone());
-    }
-    if let Some(s) = &r.state_file {
-        f.insert("state_file".into(), s.clone());
-    }
-    run.summary(r.status, f)
+        ),
+        steps: r.steps.clone(),
+        dry_run: opts.dry_run,
+        reason: opts.reason.clone(),
+        journal: t.journal.as_ref().map(|j| crate::doc::JournalRef {
+            path: j.path.display().to_string(),
+            id: r.journal_id.clone(),
+        }),
+        undoes: r.undoes.clone(),
+        resumes: r.resumes.clone(),
+        lock_taken_over: r.took_over.clone(),
+        state_file: r.state_file.clone(),
+    };
+    (r.status, run.document(r.status, &body))
 }

@@ -52,14 +52,15 @@ pub fn parse_spec(s: &str) -> Result<Vec<(String, f64)>, String> {
                 "pool name '{name}' may only hold letters, digits, '_', '-' and '.'"
             ));
         }
-        let pct = golive_core::units::parse_percent(pct)?;
-        // Splits are kept to two decimals: 0.001 would silently become 0.
-        if ((pct * 100.0).round() / 100.0 - pct).abs() > 1e-9 {
+        // Splits are kept to two decimals: 0.001 (or 1e-9) would silently
+        // become 0. Judged on the text as typed, not on the float.
+        if !two_decimals_at_most(pct) {
             return Err(format!(
                 "'{name}={}': a split has two decimals at most (0.01% is the smallest share)",
-                pct
+                pct.trim()
             ));
         }
+        let pct = golive_core::units::parse_percent(pct)?;
         if out.iter().any(|(n, _)| n == name) {
             return Err(format!("pool '{name}' appears twice in the split"));
         }
@@ -69,6 +70,23 @@ pub fn parse_spec(s: &str) -> Result<Vec<(String, f64)>, String> {
         return Err("empty split; use e.g. blue=75,green=25".into());
     }
     Ok(out)
+}
+
+/// `25`, `25%`, `0.5`, `12.25`, `12.50`: plain digits with at most two
+/// significant decimals (no exponent).
+fn two_decimals_at_most(typed: &str) -> bool {
+    let t = typed.trim();
+    let n = t.strip_suffix('%').unwrap_or(t).trim();
+    let (int, frac) = n.split_once('.').unwrap_or((n, ""));
+    if n.contains(['e', 'E']) {
+        return false;
+    }
+    let digits = |s: &str| s.chars().all(|c| c.is_ascii_digit());
+    // Anything else (a sign, garbage) is parse_percent's to refuse.
+    if !digits(int) || !digits(frac) || (int.is_empty() && frac.is_empty()) {
+        return true;
+    }
+    frac.trim_end_matches('0').len() <= 2
 }
 
 impl Split {

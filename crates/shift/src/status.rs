@@ -19,7 +19,7 @@ use crate::split::{Pool, Split, pct_json};
 const SPLIT_TOLERANCE: f64 = 0.5;
 
 /// Run `shift status` and build its summary.
-pub fn status(t: &Target, run: &Run) -> Value {
+pub fn status(t: &Target, run: &Run) -> (Status, Value) {
     let backend: &dyn Backend = t.backend.as_deref().expect("status has a backend");
     let pools = &t.pools;
     let live = backend.read(pools, t.timeout);
@@ -205,42 +205,32 @@ pub fn status(t: &Target, run: &Run) -> Value {
         format!("{headline}; {}", notes.join("; "))
     };
 
-    let mut f = Map::new();
-    f.insert("message".into(), json!(message));
-    f.insert("backend".into(), backend.describe());
-    f.insert(
-        "split".into(),
-        live_split
+    let body = crate::doc::StatusBody {
+        message,
+        backend: backend.describe(),
+        split: live_split
             .as_ref()
             .map(Split::to_json)
             .unwrap_or(Value::Null),
-    );
-    f.insert(
-        "effective_split".into(),
-        snap.and_then(|s| s.effective(pools))
+        effective_split: snap
+            .and_then(|s| s.effective(pools))
             .map(|s| s.to_json())
             .unwrap_or(Value::Null),
-    );
-    f.insert("drift".into(), drift);
-    f.insert(
-        "pools".into(),
-        Value::Array(items(pools, snap, expected.as_ref().map(|e| &e.0))),
-    );
-    if let Some(s) = snap
-        && !s.others.is_empty()
-    {
-        f.insert(
-            "other_servers".into(),
-            Value::Array(
-                s.others
-                    .iter()
-                    .map(|o| json!({"name": o.name, "weight": o.weight, "state": o.state}))
-                    .collect(),
-            ),
-        );
-    }
-    f.insert("journal".into(), journal_doc);
-    run.summary(status, f)
+        drift: drift.as_bool(),
+        pools: items(pools, snap, expected.as_ref().map(|e| &e.0)),
+        other_servers: snap.filter(|s| !s.others.is_empty()).map(|s| {
+            s.others
+                .iter()
+                .map(|o| crate::doc::OtherServer {
+                    name: o.name.clone(),
+                    weight: o.weight,
+                    state: o.state.clone(),
+                })
+                .collect()
+        }),
+        journal: journal_doc,
+    };
+    (status, run.document(status, &body))
 }
 
 fn drifted(

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use clap::Args;
 use golive_core::Error;
-use golive_core::units::{de_opt_duration, parse_timeout};
+use golive_core::units::{de_opt_duration, de_opt_timeout, parse_timeout};
 use serde::Deserialize;
 
 use crate::backend::{Backend, ServerRule, exec, haproxy, nginx};
@@ -76,7 +76,7 @@ struct BackendFlags {
 #[serde(deny_unknown_fields)]
 struct FileConfig {
     journal: Option<PathBuf>,
-    #[serde(default, deserialize_with = "de_opt_duration")]
+    #[serde(default, deserialize_with = "de_opt_timeout")]
     timeout: Option<Duration>,
     #[serde(default, deserialize_with = "de_opt_duration")]
     wait_lock: Option<Duration>,

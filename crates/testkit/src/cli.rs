@@ -21,6 +21,7 @@ use std::time::{Duration, Instant};
 pub struct Cli {
     cmd: Command,
     stdin: Option<Vec<u8>>,
+    tool: Option<String>,
 }
 
 /// What a run produced.
@@ -34,12 +35,15 @@ pub struct Ran {
     pub stderr: String,
     /// Wall time of the run.
     pub elapsed: Duration,
+    /// The binary's name (`probe`, `shift`, …), when known: which schema
+    /// its documents are checked against.
+    pub tool: Option<String>,
 }
 
 impl Cli {
     /// Run `bin` (use `env!("CARGO_BIN_EXE_<name>")`).
     pub fn new(bin: impl AsRef<OsStr>) -> Cli {
-        let mut cmd = Command::new(bin);
+        let mut cmd = Command::new(bin.as_ref());
         // Tests see the same output whatever the developer's environment says.
         for (k, _) in std::env::vars_os() {
             let k = k.to_string_lossy().to_string();
@@ -56,7 +60,14 @@ impl Cli {
                 cmd.env_remove(&k);
             }
         }
-        Cli { cmd, stdin: None }
+        let tool = std::path::Path::new(bin.as_ref())
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned());
+        Cli {
+            cmd,
+            stdin: None,
+            tool,
+        }
     }
 
     /// Add an argument.
@@ -108,6 +119,7 @@ impl Cli {
     /// a second, with the summary so far on stdout).
     pub fn run_signalled(self, sig: i32, after: Duration) -> (Ran, Duration) {
         let t0 = Instant::now();
+        let tool = self.tool.clone();
         let child = self.spawn();
         std::thread::sleep(after);
         let signalled = Instant::now();
@@ -119,7 +131,11 @@ impl Cli {
             .wait_with_output()
             .expect("wait for binary under test");
         let to_end = signalled.elapsed();
-        (Ran::from_output(out, t0.elapsed()), to_end)
+        let ran = Ran {
+            tool,
+            ..Ran::from_output(out, t0.elapsed())
+        };
+        (ran, to_end)
     }
 
     /// Run to completion.
@@ -142,10 +158,8 @@ impl Cli {
             .wait_with_output()
             .expect("wait for binary under test");
         Ran {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-            elapsed: t0.elapsed(),
+            tool: self.tool,
+            ..Ran::from_output(out, t0.elapsed())
         }
     }
 }
@@ -158,6 +172,7 @@ impl Ran {
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
             stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
             elapsed,
+            tool: None,
         }
     }
 
@@ -171,26 +186,41 @@ impl Ran {
         self
     }
 
-    /// stdout parsed as one JSON document (panics showing it otherwise).
+    /// stdout parsed as one JSON document (panics showing it otherwise),
+    /// checked against its tool's published schema.
     pub fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+        let doc = serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
             panic!(
                 "stdout is not one JSON document: {e}\n--- stdout ---\n{}\n--- stderr ---\n{}",
                 self.stdout, self.stderr
             )
-        })
+        });
+        crate::schema::check(&doc, self.tool.as_deref());
+        doc
     }
 
-    /// stdout parsed as ndjson lines.
+    /// stdout parsed as ndjson lines, each checked against the schema of
+    /// the tool the last line (the summary) names.
     pub fn ndjson(&self) -> Vec<serde_json::Value> {
-        self.stdout
+        let lines: Vec<serde_json::Value> = self
+            .stdout
             .lines()
             .filter(|l| !l.trim().is_empty())
             .map(|l| {
                 serde_json::from_str(l)
                     .unwrap_or_else(|e| panic!("ndjson line is not JSON: {e}: {l}"))
             })
-            .collect()
+            .collect();
+        let tool = lines
+            .iter()
+            .rev()
+            .find_map(|d| d.get("tool").and_then(serde_json::Value::as_str))
+            .map(str::to_string)
+            .or_else(|| self.tool.clone());
+        for d in &lines {
+            crate::schema::check(d, tool.as_deref());
+        }
+        lines
     }
 
     /// stdout and stderr together (for "never printed anywhere" checks).

@@ -170,3 +170,108 @@ impl SlowHttp {
         format!("http://{}", self.0.addr)
     }
 }
+
+/// A tiny forwarding proxy on loopback, speaking HTTP `CONNECT` (what a
+/// client asks of a proxy for https, and ureq for http too): each tunnel
+/// dials the target and splices the two streams. It remembers the request
+/// heads it was sent, so a test can tell the proxy was really used (and
+/// with which `Proxy-Authorization`). A target it cannot reach is answered
+/// `502 Bad Gateway`, as a real proxy does.
+#[derive(Debug)]
+pub struct ConnectProxy {
+    server: Server,
+    seen: Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl ConnectProxy {
+    /// Start on a free loopback port.
+    pub fn start() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
+        let addr = listener.local_addr().expect("addr");
+        let stop = Arc::new(AtomicBool::new(false));
+        let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (flag, log) = (stop.clone(), seen.clone());
+        let thread = std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                if flag.load(Ordering::SeqCst) {
+                    break;
+                }
+                let Ok(conn) = conn else { continue };
+                let log = log.clone();
+                std::thread::spawn(move || tunnel(conn, &log));
+            }
+        });
+        ConnectProxy {
+            server: Server {
+                addr,
+                stop,
+                thread: Some(thread),
+            },
+            seen,
+        }
+    }
+
+    /// `127.0.0.1:port`.
+    pub fn addr(&self) -> SocketAddr {
+        self.server.addr
+    }
+
+    /// `http://127.0.0.1:port`, for `http_proxy` and friends.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.server.addr)
+    }
+
+    /// The request heads received so far (`CONNECT host:port HTTP/1.1`,
+    /// then the headers), one string each.
+    pub fn requests(&self) -> Vec<String> {
+        self.seen.lock().map(|v| v.clone()).unwrap_or_default()
+    }
+}
+
+fn tunnel(mut client: TcpStream, seen: &std::sync::Mutex<Vec<String>>) {
+    let _ = client.set_read_timeout(Some(Duration::from_secs(10)));
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    // Byte by byte, so nothing past the head is swallowed.
+    while !head.ends_with(b"\r\n\r\n") {
+        match client.read(&mut byte) {
+            Ok(1) => head.push(byte[0]),
+            _ => return,
+        }
+    }
+    let text = String::from_utf8_lossy(&head).to_string();
+    if let Ok(mut s) = seen.lock() {
+        s.push(text.clone());
+    }
+    let mut words = text.split_whitespace();
+    let (Some("CONNECT"), Some(target)) = (words.next(), words.next()) else {
+        let _ = client.write_all(b"HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\n\r\n");
+        return;
+    };
+    let dialled = target
+        .parse::<SocketAddr>()
+        .ok()
+        .and_then(|a| TcpStream::connect_timeout(&a, Duration::from_secs(2)).ok());
+    let Some(upstream) = dialled else {
+        let _ = client.write_all(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n");
+        return;
+    };
+    if client
+        .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
+        .is_err()
+    {
+        return;
+    }
+    let _ = client.set_read_timeout(None);
+    let (Ok(mut c2), Ok(mut u2)) = (client.try_clone(), upstream.try_clone()) else {
+        return;
+    };
+    let mut upstream = upstream;
+    let up = std::thread::spawn(move || {
+        let _ = std::io::copy(&mut c2, &mut u2);
+        let _ = u2.shutdown(std::net::Shutdown::Write);
+    });
+    let _ = std::io::copy(&mut upstream, &mut client);
+    let _ = client.shutdown(std::net::Shutdown::Both);
+    let _ = up.join();
+}

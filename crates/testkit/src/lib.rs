@@ -18,12 +18,13 @@ pub mod postgres;
 pub mod process;
 pub mod prometheus;
 pub mod redis;
+pub mod schema;
 pub mod unbound;
 
 use std::net::{TcpListener, UdpSocket};
 use std::path::{Path, PathBuf};
 
-pub use faults::{GarbageHttp, SilentListener, SlowHttp};
+pub use faults::{ConnectProxy, GarbageHttp, SilentListener, SlowHttp};
 pub use nginx::Nginx;
 pub use postgres::Postgres;
 pub use process::Proc;

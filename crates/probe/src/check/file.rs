@@ -7,9 +7,9 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime};
 
 use golive_core::units::human_duration;
-use golive_core::{Deadline, Status};
+use golive_core::{Deadline, Status, duration_ms};
 
-use crate::outcome::{Outcome, Verdict, ms};
+use crate::outcome::{Outcome, Verdict};
 
 /// A file check.
 #[derive(Debug)]
@@ -187,7 +187,7 @@ pub fn probe(spec: &FileSpec, limit: Duration) -> Outcome {
         .with("size_bytes", size)
         .with("mtime", golive_core::rfc3339(mtime))
         .with("age_s", age_s)
-        .with("latency_ms", ms(t0.elapsed()));
+        .with("latency_ms", duration_ms(t0.elapsed()));
     if spec.gzip {
         o.set("gzip_ok", uncompressed.is_some());
         if let Some(n) = uncompressed {

@@ -1,15 +1,17 @@
 //! `probe http URL`: one request, judged on status, body, a JSON field and
-//! latency — the runbook's `curl -H "X-API-Key: $KEY" …/health`.
+//! latency — the runbook's `curl -H "X-API-Key: $KEY" …/health`, sent by
+//! golive-http's client (TLS, CA roots, proxies from the environment).
 
 use std::io::Read;
 use std::time::{Duration, Instant};
 
-use golive_core::Status;
 use golive_core::units::human_duration;
+use golive_core::{Status, duration_ms};
+use golive_http::{Client, Endpoint, ErrorKind, Options, Proxy};
 use serde_json::Value;
 
 use super::roots::Roots;
-use crate::outcome::{Outcome, Verdict, error_chain, ms};
+use crate::outcome::{Outcome, Verdict, error_chain};
 
 /// The most of a body that is read and judged.
 pub const BODY_LIMIT: u64 = 10 * 1024 * 1024;
@@ -43,6 +45,8 @@ pub struct HttpSpec {
     pub roots: Roots,
     /// Follow redirects (up to 10).
     pub follow: bool,
+    /// The proxy from the environment (set by [`HttpSpec::validate`]).
+    pub proxy: Option<Proxy>,
 }
 
 /// A JSON field check: `--json-path PATH [--equals VALUE]`.
@@ -221,12 +225,21 @@ pub fn parse_header(s: &str) -> Result<(String, String), String> {
         }
     })?;
     let name = name.trim();
-    if name.is_empty()
-        || !name
+    let token = |b: u8| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b);
+    if name.is_empty() || !name.bytes().all(token) {
+        // What stands before the ':' may hold a value written with `=` or a
+        // space (`X-API-Key=abc:def`): show only the leading name, never
+        // what follows it.
+        let lead: String = name
             .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
-    {
-        return Err(format!("--header: '{name}' is not a valid header name"));
+            .take_while(|b| token(*b))
+            .map(char::from)
+            .collect();
+        return Err(if lead.is_empty() {
+            "--header: want 'Name: value' (no header name before the ':')".to_string()
+        } else {
+            format!("--header '{lead} …': not a valid header name; want 'Name: value'")
+        });
     }
     let value = value.trim();
     if value.bytes().any(|b| b == b'\r' || b == b'\n') {
@@ -238,8 +251,10 @@ pub fn parse_header(s: &str) -> Result<(String, String), String> {
 }
 
 impl HttpSpec {
-    /// Check the URL and method; the rest is already parsed.
-    pub fn validate(&mut self) -> Result<(), String> {
+    /// Check the URL and method, and choose the route: the proxy the
+    /// environment names for the URL, or none with `no_proxy`. The rest is
+    /// already parsed.
+    pub fn validate(&mut self, no_proxy: bool) -> Result<(), String> {
         golive_core::units::check_url_port(&self.url)?;
         if let (Some(w), Some(c)) = (self.max_latency, self.crit_latency)
             && w > c
@@ -269,106 +284,44 @@ impl HttpSpec {
         self.method = self.method.to_ascii_uppercase();
         ureq::http::Method::from_bytes(self.method.as_bytes())
             .map_err(|_| format!("--method '{}' is not an HTTP method", self.method))?;
+        self.proxy = Proxy::for_url(&self.url, no_proxy)?;
         Ok(())
     }
 
-    fn https(&self) -> bool {
-        self.url
-            .get(..8)
-            .is_some_and(|p| p.eq_ignore_ascii_case("https://"))
-    }
-}
-
-/// Build an agent for one attempt within `limit`.
-pub fn agent(
-    limit: Duration,
-    follow: bool,
-    https: bool,
-    insecure: bool,
-    roots: &Roots,
-) -> ureq::Agent {
-    let mut b = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .max_redirects(if follow { 10 } else { 0 })
-        .timeout_global(Some(limit))
-        // ureq's 128 KiB buffers per connection cost 16 MB across 64
-        // concurrent checks; a health answer fits in far less (headers up
-        // to the 64 KiB limit still fit).
-        .input_buffer_size(64 * 1024)
-        .output_buffer_size(16 * 1024)
-        .user_agent(concat!("golive-probe/", env!("CARGO_PKG_VERSION")));
-    if https {
-        let tls = ureq::tls::TlsConfig::builder()
-            .provider(ureq::tls::TlsProvider::Rustls)
-            .root_certs(roots.for_ureq())
-            .disable_verification(insecure)
-            .build();
-        b = b.tls_config(tls);
-    }
-    b.build().into()
-}
-
-/// What went wrong with a request, as one sentence (a library's text, with
-/// registered secrets scrubbed).
-pub fn describe_error(e: &ureq::Error, limit: Duration) -> (String, &'static str) {
-    let (what, kind) = describe_ureq_error(e, limit);
-    (golive_core::redact::scrub(&what), kind)
-}
-
-fn describe_ureq_error(e: &ureq::Error, limit: Duration) -> (String, &'static str) {
-    match e {
-        ureq::Error::Timeout(_) => (
-            format!("no answer within {} (timed out)", human_duration(limit)),
-            "timeout",
-        ),
-        ureq::Error::HostNotFound => ("cannot resolve the host".into(), "dns"),
-        ureq::Error::Io(io)
-            if io
-                .get_ref()
-                .is_some_and(|inner| inner.downcast_ref::<rustls::Error>().is_some()) =>
-        {
-            let inner = io.get_ref().map(|i| i.to_string()).unwrap_or_default();
-            (format!("TLS: {inner}"), "tls")
-        }
-        ureq::Error::Io(io)
-            if io.to_string().contains("lookup address")
-                || io.to_string().contains("Name or service not known") =>
-        {
-            (format!("cannot resolve the host: {io}"), "dns")
-        }
-        ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::ConnectionRefused => {
-            ("connection refused".into(), "connection_refused")
-        }
-        ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::TimedOut => (
-            format!("no answer within {} (timed out)", human_duration(limit)),
-            "timeout",
-        ),
-        ureq::Error::Tls(_) | ureq::Error::Rustls(_) | ureq::Error::Pem(_) => {
-            (format!("TLS: {}", error_chain(e)), "tls")
-        }
-        other => (error_chain(other), "request"),
+    /// The client for one attempt (a fresh one each time, so a retry opens
+    /// a new connection as a new client would).
+    fn client(&self) -> Client {
+        let ep = Endpoint {
+            url: self.url.clone(),
+            headers: self.headers.clone(),
+            ..Endpoint::default()
+        };
+        let opts = Options {
+            roots: self.roots.clone(),
+            insecure: self.insecure,
+            follow_redirects: self.follow,
+            proxy: self.proxy.clone(),
+            ..Options::new(concat!("golive-probe/", env!("CARGO_PKG_VERSION")))
+        };
+        Client::new(&ep, &opts)
     }
 }
 
 /// Send the request once within `limit` and judge the answer.
 pub fn probe(spec: &HttpSpec, limit: Duration) -> Outcome {
-    let https = spec.https();
-    let agent = agent(limit, spec.follow, https, spec.insecure, &spec.roots);
-    let mut req = ureq::http::Request::builder()
-        .method(spec.method.as_str())
-        .uri(spec.url.as_str());
-    for (k, v) in &spec.headers {
-        req = req.header(k.as_str(), v.as_str());
-    }
+    let client = spec.client();
     let t0 = Instant::now();
-    let sent = match &spec.body {
-        Some(b) => req.body(b.clone()).map(|r| agent.run(r)),
-        None => req.body(()).map(|r| agent.run(r)),
-    };
+    let sent = client.send(
+        &spec.method,
+        "",
+        &[],
+        spec.body.as_deref().map(str::as_bytes),
+        limit,
+    );
     let mut resp = match sent {
-        Err(e) => return Outcome::unknown(format!("cannot build the request: {e}")),
-        Ok(Err(e)) => {
-            let (mut msg, kind) = describe_error(&e, limit);
+        Err(e) if e.kind == ErrorKind::Build => return Outcome::unknown(e.what),
+        Err(e) => {
+            let mut msg = e.to_string();
             if let Some(auth) = spec
                 .url
                 .parse::<ureq::http::Uri>()
@@ -379,11 +332,17 @@ pub fn probe(spec: &HttpSpec, limit: Duration) -> Outcome {
                     Some(p) => format!("{}:{p}", auth.0),
                     None => auth.0,
                 };
-                msg = format!("{msg} ({at})");
+                // Through a proxy, what failed is the proxy's part of the
+                // way: the target is named as where it was going.
+                msg = match &e.via {
+                    Some(_) => format!("{msg} (for {at})"),
+                    None => format!("{msg} ({at})"),
+                };
             }
-            return base_figures(Outcome::critical(msg), spec, https).with("error", kind);
+            return base_figures(Outcome::critical(msg), spec, &client)
+                .with("error", e.kind.as_str());
         }
-        Ok(Ok(r)) => r,
+        Ok(r) => r,
     };
     let code = resp.status().as_u16();
     let header = |name: &str| {
@@ -405,18 +364,22 @@ pub fn probe(spec: &HttpSpec, limit: Duration) -> Outcome {
     if let Err(e) = read {
         let timeout = e.kind() == std::io::ErrorKind::TimedOut
             || e.to_string().to_ascii_lowercase().contains("timeout");
+        let via = client
+            .proxy()
+            .map(|p| format!(" via proxy {p}"))
+            .unwrap_or_default();
         let msg = if timeout {
             format!(
-                "HTTP {code}, but the body did not arrive within {} (timed out)",
+                "HTTP {code}, but the body did not arrive within {} (timed out){via}",
                 human_duration(limit)
             )
         } else {
             format!(
-                "HTTP {code}, but reading the body failed: {}",
+                "HTTP {code}, but reading the body failed: {}{via}",
                 error_chain(&e)
             )
         };
-        return base_figures(Outcome::critical(msg), spec, https)
+        return base_figures(Outcome::critical(msg), spec, &client)
             .with("status_code", code)
             .with("error", if timeout { "timeout" } else { "body" });
     }
@@ -474,9 +437,9 @@ pub fn probe(spec: &HttpSpec, limit: Duration) -> Outcome {
     }
 
     let base = format!("HTTP {code} in {}", crate::outcome::took(took));
-    let mut o = base_figures(v.outcome(&base), spec, https)
+    let mut o = base_figures(v.outcome(&base), spec, &client)
         .with("status_code", code)
-        .with("latency_ms", ms(took))
+        .with("latency_ms", duration_ms(took))
         .with("body_bytes", body.len())
         .with("http_version", version.trim_start_matches("HTTP/"));
     if let Some(ct) = content_type {
@@ -502,14 +465,13 @@ pub fn probe(spec: &HttpSpec, limit: Duration) -> Outcome {
     o
 }
 
-fn base_figures(mut o: Outcome, spec: &HttpSpec, https: bool) -> Outcome {
+fn base_figures(mut o: Outcome, spec: &HttpSpec, client: &Client) -> Outcome {
+    let https = client.is_https();
     o.set("url", spec.display.clone());
     o.set("method", spec.method.clone());
-    if https {
-        o.set("insecure", spec.insecure);
-        if let Some(ca) = spec.roots.ca_path() {
-            o.set("ca", ca);
-        }
+    // The proxy used, and skipped verification, always show.
+    for (k, v) in client.route_figures() {
+        o.set(k, v);
     }
     if spec.follow {
         o.set("follow_redirects", true);

@@ -4,11 +4,11 @@
 
 use std::time::{Duration, Instant};
 
-use golive_core::Status;
 use golive_core::units::human_duration;
+use golive_core::{Status, duration_ms};
 use postgres::SimpleQueryMessage;
 
-use crate::outcome::{Outcome, Verdict, error_chain, ms};
+use crate::outcome::{Outcome, Verdict, error_chain};
 
 /// A PostgreSQL check.
 #[derive(Debug)]
@@ -41,7 +41,10 @@ impl PostgresSpec {
             format!("'{display}' is not a PostgreSQL DSN: {}", error_chain(&e))
         })?;
         if config.get_hosts().is_empty() {
-            return Err(format!("'{display}' names no host"));
+            return Err(format!(
+                "'{}' names no host",
+                golive_core::output::printable(&display)
+            ));
         }
         if config.get_password().is_none()
             && let Ok(pw) = std::env::var("PGPASSWORD")
@@ -150,7 +153,7 @@ pub fn probe(spec: &PostgresSpec, limit: Duration) -> Outcome {
         Err(e) => {
             let (msg, kind) = describe(&e, limit);
             return fail((format!("query failed: {msg}"), kind))
-                .with("connect_ms", ms(connect_took));
+                .with("connect_ms", duration_ms(connect_took));
         }
     };
     let query_took = t1.elapsed();
@@ -227,9 +230,9 @@ pub fn probe(spec: &PostgresSpec, limit: Duration) -> Outcome {
     let mut o = v
         .outcome(&base)
         .with("dsn", spec.display.clone())
-        .with("latency_ms", ms(total))
-        .with("connect_ms", ms(connect_took))
-        .with("query_ms", ms(query_took))
+        .with("latency_ms", duration_ms(total))
+        .with("connect_ms", duration_ms(connect_took))
+        .with("query_ms", duration_ms(query_took))
         .with("rows", n_rows);
     if let Some(Some(val)) = first {
         o.set("value", val);

@@ -2,16 +2,20 @@
 //! whose every series must be non-zero (for `up`: 1). An empty result is
 //! CRITICAL — nothing scraped is not "all up". Down targets are named with
 //! the last scrape error from `/api/v1/targets`.
+//!
+//! The API is spoken by golive-http's Prometheus client, the one
+//! metric-gate uses: the same timeouts, TLS, proxy and answer checks.
 
-use std::io::Read;
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use golive_core::units::human_duration;
-use golive_core::{Deadline, Status};
+use golive_core::{Deadline, Status, duration_ms};
+use golive_http::prom::{PromClient, QueryError};
+use golive_http::{Endpoint, ErrorKind, Options, Proxy, decode_query_value};
 use serde_json::{Value, json};
 
 use super::roots::Roots;
-use crate::outcome::{Outcome, Verdict, ms};
+use crate::outcome::{Outcome, Verdict};
 
 /// A Prometheus check.
 #[derive(Debug)]
@@ -28,17 +32,22 @@ pub struct PrometheusSpec {
     pub roots: Roots,
     /// Skip certificate verification.
     pub insecure: bool,
+    /// The proxy from the environment, unless `--no-proxy`.
+    pub proxy: Option<Proxy>,
 }
 
 impl PrometheusSpec {
     /// From a base URL; a full `…/api/v1/query?query=up` URL (as the runbook
     /// curls it) is accepted too, its query used when `--query` is not given.
+    /// The proxy is chosen here (none with `no_proxy`), so a proxy variable
+    /// that cannot be used is a usage error before any work starts.
     pub fn new(
         url: &str,
         query: Option<String>,
         headers: Vec<(String, String)>,
         roots: Roots,
         insecure: bool,
+        no_proxy: bool,
     ) -> Result<Self, String> {
         let display = golive_core::redact::url(url);
         golive_core::units::check_url_port(url)?;
@@ -55,7 +64,7 @@ impl PrometheusSpec {
                 from_url = q
                     .split('&')
                     .find_map(|kv| kv.strip_prefix("query="))
-                    .map(percent_decode);
+                    .map(decode_query_value);
             }
             base.truncate(i);
         }
@@ -64,6 +73,7 @@ impl PrometheusSpec {
         if query.trim().is_empty() {
             return Err("--query is empty".into());
         }
+        let proxy = Proxy::for_url(&base, no_proxy)?;
         Ok(PrometheusSpec {
             display: golive_core::redact::url(&base),
             base,
@@ -71,155 +81,58 @@ impl PrometheusSpec {
             headers,
             roots,
             insecure,
+            proxy,
         })
     }
-}
 
-fn percent_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        let hex = (b[i] == b'%' && i + 3 <= b.len())
-            .then(|| std::str::from_utf8(&b[i + 1..i + 3]).ok())
-            .flatten()
-            .and_then(|h| u8::from_str_radix(h, 16).ok());
-        match (b[i], hex) {
-            (_, Some(v)) => {
-                out.push(v);
-                i += 3;
-            }
-            (b'+', None) => {
-                out.push(b' ');
-                i += 1;
-            }
-            (c, None) => {
-                out.push(c);
-                i += 1;
-            }
-        }
+    fn client(&self, limit: Duration) -> Result<PromClient, String> {
+        let ep = Endpoint {
+            url: self.base.clone(),
+            headers: self.headers.clone(),
+            ..Endpoint::default()
+        };
+        let opts = Options {
+            roots: self.roots.clone(),
+            insecure: self.insecure,
+            proxy: self.proxy.clone(),
+            ..Options::new(concat!("golive-probe/", env!("CARGO_PKG_VERSION")))
+        };
+        PromClient::new(&ep, &opts, limit)
     }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
-fn percent_encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() * 3);
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-            out.push(b as char);
+/// What a failed query says, as probe judges it: no answer or a broken
+/// Prometheus (5xx) is CRITICAL, a query it refused (4xx) or an answer that
+/// is not the API is UNKNOWN.
+fn failed(e: QueryError, limit: Duration) -> Outcome {
+    let refused = |code: u16, kind: Option<String>, err: Option<String>| {
+        let status = if (400..500).contains(&code) {
+            Status::Unknown
         } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
-/// GET `url` within what is left of `deadline`: (status, body).
-fn get(
-    spec: &PrometheusSpec,
-    url: &str,
-    deadline: &Deadline,
-    limit: Duration,
-) -> Result<(u16, Vec<u8>), (String, &'static str)> {
-    let left = deadline.cap(limit);
-    if left.is_zero() {
-        return Err((
-            format!("no answer within {} (timed out)", human_duration(limit)),
-            "timeout",
-        ));
-    }
-    let https = url
-        .get(..8)
-        .is_some_and(|p| p.eq_ignore_ascii_case("https://"));
-    let agent = super::http::agent(left, false, https, spec.insecure, &spec.roots);
-    let mut req = ureq::http::Request::builder().method("GET").uri(url);
-    for (k, v) in &spec.headers {
-        req = req.header(k.as_str(), v.as_str());
-    }
-    let req = req
-        .body(())
-        .map_err(|e| (format!("cannot build the request: {e}"), "request"))?;
-    let mut resp = agent
-        .run(req)
-        .map_err(|e| super::http::describe_error(&e, limit))?;
-    let code = resp.status().as_u16();
-    let mut body = Vec::new();
-    resp.body_mut()
-        .as_reader()
-        .take(super::http::BODY_LIMIT * 5)
-        .read_to_end(&mut body)
-        .map_err(|e| (format!("reading the answer failed: {e}"), "body"))?;
-    Ok((code, body))
-}
-
-/// One series of the result.
-#[derive(Debug)]
-struct Series {
-    labels: serde_json::Map<String, Value>,
-    value: f64,
-}
-
-impl Series {
-    fn name(&self) -> String {
-        match (self.labels.get("job"), self.labels.get("instance")) {
-            (Some(Value::String(j)), Some(Value::String(i))) => format!("{j}/{i}"),
-            _ if self.labels.is_empty() => "{}".into(),
-            _ => {
-                let parts: Vec<String> = self
-                    .labels
-                    .iter()
-                    .map(|(k, v)| format!("{k}={}", v))
-                    .collect();
-                format!("{{{}}}", parts.join(","))
-            }
-        }
-    }
-}
-
-fn sample_value(v: &Value) -> Option<f64> {
-    let s = v.get(1)?.as_str()?;
-    match s {
-        "NaN" => Some(f64::NAN),
-        "+Inf" => Some(f64::INFINITY),
-        "-Inf" => Some(f64::NEG_INFINITY),
-        _ => s.parse().ok(),
-    }
-}
-
-/// Query once within `limit` and judge the result.
-pub fn probe(spec: &PrometheusSpec, limit: Duration) -> Outcome {
-    let deadline = Deadline::after(limit);
-    let t0 = Instant::now();
-    let url = format!(
-        "{}/api/v1/query?query={}",
-        spec.base,
-        percent_encode(&spec.query)
-    );
-    let https = spec
-        .base
-        .get(..8)
-        .is_some_and(|p| p.eq_ignore_ascii_case("https://"));
-    let with_base = |o: Outcome| {
-        let mut o = o
-            .with("url", spec.display.clone())
-            .with("query", spec.query.clone());
-        // As for http: skipped verification shows in the report.
-        if https {
-            o.set("insecure", spec.insecure);
-            if let Some(ca) = spec.roots.ca_path() {
-                o.set("ca", ca);
-            }
-        }
-        o
+            Status::Critical
+        };
+        Outcome::new(
+            status,
+            format!(
+                "Prometheus refused the query (HTTP {code}, {}): {}",
+                kind.unwrap_or_else(|| "error".into()),
+                err.unwrap_or_else(|| "no error text".into())
+            ),
+        )
+        .with("status_code", code)
+        .with("error", "query")
     };
-    let (code, body) = match get(spec, &url, &deadline, limit) {
-        Ok(r) => r,
-        Err((msg, kind)) => return with_base(Outcome::critical(msg)).with("error", kind),
-    };
-    let took = t0.elapsed();
-    let doc: Value = match serde_json::from_slice(&body) {
-        Ok(d) => d,
-        Err(_) => {
+    match e {
+        QueryError::NoTime { .. } => {
+            Outcome::critical(golive_http::timed_out(limit)).with("error", "timeout")
+        }
+        QueryError::Transport { error, .. } if error.kind == ErrorKind::Build => {
+            Outcome::unknown(error.what)
+        }
+        QueryError::Transport { error, .. } => {
+            Outcome::critical(error.to_string()).with("error", error.kind.as_str())
+        }
+        QueryError::NotJson { status: code, .. } => {
             // A 5xx from Prometheus or the proxy before it: it is not
             // serving. Anything else: not the API we expected to read.
             let status = if code >= 500 {
@@ -227,57 +140,95 @@ pub fn probe(spec: &PrometheusSpec, limit: Duration) -> Outcome {
             } else {
                 Status::Unknown
             };
-            return with_base(Outcome::new(
+            Outcome::new(
                 status,
                 format!("HTTP {code}: the answer is not a Prometheus API document"),
-            ))
+            )
             .with("status_code", code)
-            .with("error", "not_prometheus");
+            .with("error", "not_prometheus")
         }
-    };
-    if doc["status"] != "success" {
-        let err = doc["error"].as_str().unwrap_or("no error text");
-        let kind = doc["errorType"].as_str().unwrap_or("error").to_string();
-        let status = if (400..500).contains(&code) {
-            Status::Unknown
-        } else {
-            Status::Critical
-        };
-        return with_base(Outcome::new(
+        QueryError::Api {
             status,
-            format!(
-                "Prometheus refused the query (HTTP {code}, {kind}): {}",
-                golive_core::redact::scrub(err)
-            ),
-        ))
-        .with("status_code", code)
-        .with("error", "query");
-    }
-    let data = &doc["data"];
-    let series: Vec<Series> = match data["resultType"].as_str() {
-        Some("vector") => data["result"]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .map(|s| Series {
-                        labels: s["metric"].as_object().cloned().unwrap_or_default(),
-                        value: sample_value(&s["value"]).unwrap_or(f64::NAN),
-                    })
-                    .collect()
-            })
-            .unwrap_or_default(),
-        Some("scalar") => vec![Series {
-            labels: Default::default(),
-            value: sample_value(&data["result"]).unwrap_or(f64::NAN),
-        }],
-        other => {
-            return with_base(Outcome::unknown(format!(
-                "the query returned a {} result; an instant vector or scalar is needed",
-                other.unwrap_or("missing")
-            )))
-            .with("error", "result_type");
+            error_type,
+            error,
+            ..
+        } => refused(status, error_type, error),
+        QueryError::NotSuccess { status, .. } => refused(status, None, None),
+        QueryError::NoData => wrong_type(""),
+        QueryError::ResultType { found } => wrong_type(&found),
+        e @ QueryError::Malformed { .. } => {
+            Outcome::unknown(e.to_string()).with("error", "not_prometheus")
         }
+        QueryError::Other(s) => Outcome::unknown(s),
+    }
+}
+
+fn wrong_type(found: &str) -> Outcome {
+    let found = if found.is_empty() { "missing" } else { found };
+    Outcome::unknown(format!(
+        "the query returned a {found} result; an instant vector or scalar is needed"
+    ))
+    .with("error", "result_type")
+}
+
+/// One series of the result.
+#[derive(Debug)]
+struct Series {
+    labels: BTreeMap<String, String>,
+    value: f64,
+}
+
+impl Series {
+    fn name(&self) -> String {
+        match (self.labels.get("job"), self.labels.get("instance")) {
+            (Some(j), Some(i)) => format!("{j}/{i}"),
+            _ if self.labels.is_empty() => "{}".into(),
+            _ => {
+                let parts: Vec<String> = self
+                    .labels
+                    .iter()
+                    .map(|(k, v)| format!("{k}={}", json!(v)))
+                    .collect();
+                format!("{{{}}}", parts.join(","))
+            }
+        }
+    }
+}
+
+/// Query once within `limit` and judge the result.
+pub fn probe(spec: &PrometheusSpec, limit: Duration) -> Outcome {
+    let deadline = Deadline::after(limit);
+    let t0 = Instant::now();
+    let client = match spec.client(limit) {
+        Ok(c) => c,
+        Err(e) => return Outcome::unknown(e),
     };
+    let with_base = |o: Outcome| {
+        let mut o = o
+            .with("url", spec.display.clone())
+            .with("query", spec.query.clone());
+        // As for http: the proxy used and skipped verification show.
+        for (k, v) in client.http().route_figures() {
+            o.set(k, v);
+        }
+        o
+    };
+    let answer = match client.instant(&spec.query, None, &deadline) {
+        Ok(a) => a,
+        Err(e) => return with_base(failed(e, limit)),
+    };
+    let took = t0.elapsed();
+    if !matches!(answer.result_type.as_str(), "vector" | "scalar") {
+        return with_base(wrong_type(&answer.result_type));
+    }
+    let series: Vec<Series> = answer
+        .series
+        .into_iter()
+        .map(|s| Series {
+            value: s.points.last().map(|p| p.1).unwrap_or(f64::NAN),
+            labels: s.labels,
+        })
+        .collect();
 
     let mut v = Verdict::default();
     let failing: Vec<&Series> = series.iter().filter(|s| s.value == 0.0).collect();
@@ -291,10 +242,7 @@ pub fn probe(spec: &PrometheusSpec, limit: Duration) -> Outcome {
     }
     if !failing.is_empty() {
         let targets = if failing.iter().any(|s| s.labels.contains_key("instance")) {
-            let turl = format!("{}/api/v1/targets?state=active", spec.base);
-            get(spec, &turl, &deadline, limit)
-                .ok()
-                .and_then(|(_, b)| serde_json::from_slice::<Value>(&b).ok())
+            client.targets(&deadline).ok()
         } else {
             None
         };
@@ -303,8 +251,11 @@ pub fn probe(spec: &PrometheusSpec, limit: Duration) -> Outcome {
             let mut d = json!({ "series": s.name(), "labels": s.labels, "value": s.value });
             let target = targets.as_ref().and_then(|t| {
                 t["data"]["activeTargets"].as_array()?.iter().find(|t| {
-                    t["labels"]["instance"] == s.labels.get("instance").cloned().unwrap_or_default()
-                        && s.labels.get("job").is_none_or(|j| &t["labels"]["job"] == j)
+                    t["labels"]["instance"].as_str()
+                        == Some(s.labels.get("instance").map_or("", String::as_str))
+                        && s.labels
+                            .get("job")
+                            .is_none_or(|j| t["labels"]["job"].as_str() == Some(j))
                 })
             });
             let mut name = s.name();
@@ -368,7 +319,7 @@ pub fn probe(spec: &PrometheusSpec, limit: Duration) -> Outcome {
         crate::outcome::took(took)
     );
     let mut o = with_base(v.outcome(&base))
-        .with("latency_ms", ms(took))
+        .with("latency_ms", duration_ms(took))
         .with("series", series.len())
         .with("failing_series", failing.len() + nan.len())
         .with("down", Value::Array(down));
@@ -397,12 +348,20 @@ mod tests {
             vec![],
             Roots::System,
             false,
+            true,
         )
         .unwrap();
         assert_eq!(s.base, "http://prom:9090");
         assert_eq!(s.query, "up{job=\"api\"}");
-        let s =
-            PrometheusSpec::new("http://prom:9090/", None, vec![], Roots::System, false).unwrap();
+        let s = PrometheusSpec::new(
+            "http://prom:9090/",
+            None,
+            vec![],
+            Roots::System,
+            false,
+            true,
+        )
+        .unwrap();
         assert_eq!(
             (s.base.as_str(), s.query.as_str()),
             ("http://prom:9090", "up")
@@ -410,9 +369,16 @@ mod tests {
     }
 
     #[test]
-    fn encoding_round_trips() {
-        let q = "sum(rate(x{a=\"b c\"}[5m])) > 0";
-        assert_eq!(percent_decode(&percent_encode(q)), q);
-        assert_eq!(percent_decode("a%2"), "a%2");
+    fn series_are_named_by_job_and_instance() {
+        let s = |pairs: &[(&str, &str)]| Series {
+            labels: pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            value: 0.0,
+        };
+        assert_eq!(s(&[("job", "api"), ("instance", "h:1")]).name(), "api/h:1");
+        assert_eq!(s(&[]).name(), "{}");
+        assert_eq!(s(&[("a", "x")]).name(), "{a=\"x\"}");
     }
 }

@@ -3,10 +3,10 @@
 
 use std::time::{Duration, Instant};
 
-use golive_core::Status;
 use golive_core::units::human_duration;
+use golive_core::{Status, duration_ms};
 
-use crate::outcome::{Outcome, error_chain, ms};
+use crate::outcome::{Outcome, error_chain};
 
 /// A Redis check.
 #[derive(Debug)]
@@ -115,8 +115,8 @@ pub fn probe(spec: &RedisSpec, limit: Duration) -> Outcome {
         ),
     )
     .with("url", spec.display.clone())
-    .with("latency_ms", ms(took))
-    .with("ping_ms", ms(ping_took));
+    .with("latency_ms", duration_ms(took))
+    .with("ping_ms", duration_ms(ping_took));
     if let Some(v) = version {
         o.set("server_version", v);
     }

@@ -2,9 +2,9 @@
 
 use std::time::{Duration, Instant};
 
-use golive_core::Status;
+use golive_core::{Status, duration_ms};
 
-use crate::outcome::{Outcome, ms};
+use crate::outcome::Outcome;
 
 /// A TCP connect check.
 #[derive(Debug)]
@@ -34,7 +34,7 @@ pub fn probe(spec: &TcpSpec, limit: Duration) -> Outcome {
                 format!("connected to {addr} in {}", crate::outcome::took(took)),
             )
             .with("address", addr.to_string())
-            .with("latency_ms", ms(took))
+            .with("latency_ms", duration_ms(took))
         }
         Err((msg, kind)) => Outcome::critical(msg)
             .with("address", format!("{}:{}", spec.host, spec.port))

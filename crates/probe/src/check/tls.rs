@@ -5,8 +5,8 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use golive_core::Status;
 use golive_core::units::human_duration;
+use golive_core::{Status, duration_ms};
 use rustls::client::WebPkiServerVerifier;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
@@ -14,7 +14,7 @@ use rustls::{DigitallySignedStruct, SignatureScheme};
 use serde_json::{Map, Value, json};
 
 use super::roots::Roots;
-use crate::outcome::{Outcome, Verdict, error_chain, ms};
+use crate::outcome::{Outcome, Verdict, error_chain};
 
 /// Days left below which a certificate is a WARNING, by default.
 pub const DEFAULT_WARN_DAYS: u32 = 30;
@@ -403,7 +403,7 @@ pub fn probe(spec: &TlsSpec, limit: Duration) -> Outcome {
         .outcome(&base)
         .with("address", addr.to_string())
         .with("server_name", spec.server_name.clone())
-        .with("latency_ms", ms(took))
+        .with("latency_ms", duration_ms(took))
         .with("tls_version", version.clone())
         .with("cipher", cipher)
         .with("verified", verify_error.is_none())

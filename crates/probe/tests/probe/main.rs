@@ -8,6 +8,8 @@ mod file;
 mod http;
 mod postgres;
 mod prometheus;
+mod props;
+mod proxy;
 mod redaction;
 mod redis;
 mod run;
