@@ -8,6 +8,7 @@
 //! produce on demand (accepts and never answers, garbage bodies, fixed delays),
 //! and they are real sockets.
 
+pub mod alertmanager;
 pub mod cli;
 pub mod faults;
 pub mod haproxy;
@@ -19,6 +20,7 @@ pub mod process;
 pub mod prometheus;
 pub mod redis;
 pub mod schema;
+pub mod sink;
 pub mod unbound;
 
 use std::net::{TcpListener, UdpSocket};
