@@ -2,34 +2,12 @@
 //! from blue to green (preflight, DNS cutover, 10% → 50% → 100% with a metric
 //! gate after each step) and golive-rollback.sh puts it back when green fails.
 
-use std::net::SocketAddr;
-use std::process::Command;
-
-use golive_e2e::{Lab, NEW_IP, OLD_IP, lab, show};
+use golive_e2e::{Lab, NEW_IP, OLD_IP, dig_a, lab, show};
 use serde_json::Value;
 use testkit::launch::{NAME, ZONE};
 
 fn weights(lab: &Lab) -> (u32, u32) {
     (lab.haproxy.weight("blue"), lab.haproxy.weight("green"))
-}
-
-/// What the lab's Knot answers over DNS for `name`'s A records, asked with
-/// dig (recursion off): one address a line.
-fn dig_a(lab: &Lab, name: &str) -> Vec<String> {
-    let dig = testkit::require("dig", "bind9-dnsutils");
-    let server: SocketAddr = lab.knot.addr().parse().expect("knot address");
-    let out = testkit::process::run(
-        "dig",
-        Command::new(dig)
-            .args(["+short", "+norecurse", "+time=2", "+tries=3"])
-            .arg(format!("@{}", server.ip()))
-            .args(["-p", &server.port().to_string(), name, "A"]),
-    );
-    out.lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .map(String::from)
-        .collect()
 }
 
 #[test]
@@ -187,7 +165,7 @@ fn a_rollback_that_cannot_move_traffic_says_so_and_exits_2() {
     // DNS was already cut over to green when the rollback is called, so a
     // DNS step that ran would show: Knot would answer the old address again.
     lab.knot.set(ZONE, "api", 60, "A", &[NEW_IP]);
-    assert_eq!(dig_a(&lab, NAME), [NEW_IP], "the cutover is served");
+    assert_eq!(dig_a(&lab.knot, NAME), [NEW_IP], "the cutover is served");
     let serial = lab.knot.serial(ZONE);
     // HAProxy's admin socket is gone: the traffic step cannot happen.
     lab.write_shift_config(&lab.path("no-such.sock"));
@@ -209,7 +187,7 @@ fn a_rollback_that_cannot_move_traffic_says_so_and_exits_2() {
     // Nothing after the failed step ran: DNS untouched. Knot still answers
     // the cutover's address, from the same zone version.
     assert_eq!(
-        dig_a(&lab, NAME),
+        dig_a(&lab.knot, NAME),
         [NEW_IP],
         "Knot's answer for {NAME} after the failed rollback"
     );

@@ -1,28 +1,8 @@
 //! How the scripts read the tools' exit codes: each code means what the
 //! contract says, and a script acts on that meaning, never on "non-zero".
 
-use std::net::SocketAddr;
-use std::process::Command;
-
-use golive_e2e::{NEW_IP, OLD_IP, lab, show};
+use golive_e2e::{NEW_IP, OLD_IP, dig_a, lab, show};
 use testkit::launch::{NAME, ZONE};
-
-fn dig_a(knot: &testkit::knot::Knot, name: &str) -> Vec<String> {
-    let dig = testkit::require("dig", "bind9-dnsutils");
-    let server: SocketAddr = knot.addr().parse().expect("knot address");
-    let out = testkit::process::run(
-        "dig",
-        Command::new(dig)
-            .args(["+short", "+norecurse", "+time=2", "+tries=3"])
-            .arg(format!("@{}", server.ip()))
-            .args(["-p", &server.port().to_string(), name, "A"]),
-    );
-    out.lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .map(String::from)
-        .collect()
-}
 
 #[test]
 fn shift_exit_1_in_a_rollback_is_traffic_moved_and_the_rollback_goes_on() {

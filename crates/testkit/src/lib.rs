@@ -10,6 +10,7 @@
 
 pub mod alertmanager;
 pub mod cli;
+pub mod deadline;
 pub mod faults;
 pub mod haproxy;
 pub mod knot;

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use serde_json::Value;
-use testkit::cli::{Cli, Ran};
+use testkit::cli::Cli;
 
 /// The binary under test, with a clean environment.
 pub fn dns_watch() -> Cli {
@@ -74,47 +74,5 @@ pub fn temp_file(name: &str, text: &str) -> (tempfile::TempDir, std::path::PathB
     (dir, p)
 }
 
-/// Wall-clock slack for starting a debug binary while nextest runs other
-/// tests on the same cores: the wall clock only bounds a run from above, and
-/// loosely; the deadline itself is judged on the tool's own clock.
-pub const START_SLACK: Duration = Duration::from_secs(1);
-
-/// The run's own clock: the summary's `duration_ms`.
-pub fn tool_time(doc: &Value) -> Duration {
-    let ms = doc["duration_ms"]
-        .as_f64()
-        .unwrap_or_else(|| panic!("no duration_ms in {doc}"));
-    Duration::from_secs_f64(ms / 1000.0)
-}
-
-/// Assert a run ended by `max` (its deadline, plus the 10% the contract
-/// allows), measured by the tool's own `duration_ms`, and not before `min`
-/// when one is given (a watch runs until its deadline); the wall clock, start
-/// included, must stay within `max` plus [`START_SLACK`]. Returns the summary.
-pub fn assert_took(ran: &Ran, min: Option<Duration>, max: Duration) -> Value {
-    let doc = ran.json();
-    let took = tool_time(&doc);
-    assert!(
-        took <= max,
-        "duration_ms {took:?}, more than {max:?}\n{}",
-        ran.stdout
-    );
-    if let Some(min) = min {
-        assert!(
-            took >= min,
-            "duration_ms {took:?}, less than {min:?}\n{}",
-            ran.stdout
-        );
-    }
-    assert!(
-        ran.elapsed <= max + START_SLACK,
-        "wall time {:?}, more than {max:?} + {START_SLACK:?} for start-up (duration_ms {took:?})",
-        ran.elapsed
-    );
-    doc
-}
-
-/// `timeout` plus the 10% the contract allows.
-pub fn within(timeout: Duration) -> Duration {
-    timeout + timeout / 10
-}
+#[allow(unused_imports)] // each test binary uses some of them
+pub use testkit::deadline::{START_SLACK, assert_took, tool_time, within};

@@ -4,7 +4,7 @@
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 pub use testkit::Prometheus;
 pub use testkit::cli::{Cli, Ran};
@@ -231,35 +231,5 @@ pub fn rules_file(text: &str) -> (tempfile::TempDir, String) {
     (dir, p.display().to_string())
 }
 
-/// Wall-clock slack for starting a debug binary while nextest runs other
-/// tests on the same cores: the deadline itself is judged on metric-gate's
-/// own clock, the wall clock only bounds the whole run, loosely.
-pub const START_SLACK: Duration = Duration::from_secs(1);
-
-/// metric-gate's own clock: the summary's `duration_ms`.
-pub fn tool_time(doc: &serde_json::Value) -> Duration {
-    let ms = doc["duration_ms"]
-        .as_f64()
-        .unwrap_or_else(|| panic!("no duration_ms in {doc}"));
-    Duration::from_secs_f64(ms / 1000.0)
-}
-
-/// Assert the run honoured `timeout`: done within it plus the contract's
-/// 10% by its own `duration_ms`, and within that plus [`START_SLACK`] on the
-/// wall clock, start-up included. Returns the summary.
-pub fn assert_honoured(r: &Ran, timeout: Duration) -> serde_json::Value {
-    let doc = r.json();
-    let took = tool_time(&doc);
-    let max = timeout + timeout / 10;
-    assert!(
-        took <= max,
-        "duration_ms {took:?}, more than {max:?} ({timeout:?} + 10%)\n{}",
-        r.stdout
-    );
-    assert!(
-        r.elapsed <= max + START_SLACK,
-        "wall time {:?}, more than {max:?} + {START_SLACK:?} for start-up (duration_ms {took:?})",
-        r.elapsed
-    );
-    doc
-}
+#[allow(unused_imports)] // each test binary uses some of them
+pub use testkit::deadline::{START_SLACK, assert_honoured, tool_time};

@@ -3,11 +3,10 @@
 #![allow(dead_code)]
 
 use std::path::PathBuf;
-use std::time::Duration;
 
 use serde_json::Value;
 use testkit::Nginx;
-use testkit::cli::{Cli, Ran};
+use testkit::cli::Cli;
 use testkit::haproxy::Haproxy;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_shift");
@@ -125,38 +124,8 @@ pub fn events<'a>(lines: &'a [Value], event: &str) -> Vec<&'a Value> {
     lines.iter().filter(|l| l["event"] == event).collect()
 }
 
-/// Wall-clock slack for starting a debug binary while nextest runs other
-/// tests on the same cores: the deadline itself is judged on shift's own
-/// clock, the wall clock only bounds the whole run, loosely.
-pub const START_SLACK: Duration = Duration::from_secs(1);
-
-/// shift's own clock: the summary's `duration_ms`.
-pub fn tool_time(doc: &Value) -> Duration {
-    let ms = doc["duration_ms"]
-        .as_f64()
-        .unwrap_or_else(|| panic!("no duration_ms in {doc}"));
-    Duration::from_secs_f64(ms / 1000.0)
-}
-
-/// Assert the run honoured `timeout`: done within it plus the contract's
-/// 10% by its own `duration_ms`, and within that plus [`START_SLACK`] on the
-/// wall clock, start-up included. Returns the summary.
-pub fn assert_honoured(ran: &Ran, timeout: Duration) -> Value {
-    let doc = ran.json();
-    let took = tool_time(&doc);
-    let max = timeout + timeout / 10;
-    assert!(
-        took <= max,
-        "duration_ms {took:?}, more than {max:?} ({timeout:?} + 10%)\n{}",
-        ran.stdout
-    );
-    assert!(
-        ran.elapsed <= max + START_SLACK,
-        "wall time {:?}, more than {max:?} + {START_SLACK:?} for start-up (duration_ms {took:?})",
-        ran.elapsed
-    );
-    doc
-}
+#[allow(unused_imports)] // each test binary uses some of them
+pub use testkit::deadline::{START_SLACK, assert_honoured, tool_time};
 
 /// An nginx upstream file whose test and reload commands always succeed:
 /// for tests of shift's own record and control flow, not of nginx.
