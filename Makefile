@@ -2,7 +2,7 @@
 
 CARGO   ?= cargo
 PREFIX  ?= /usr/local
-BINS     = probe dns-watch metric-gate shift
+BINS     = probe dns-watch metric-gate shift rollback
 RELEASE  = target/release
 
 # Servers and peer tools the tests, the demo and the benchmarks use (Debian 12 names).

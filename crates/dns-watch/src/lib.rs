@@ -59,6 +59,43 @@ where
 }
 
 fn execute(run: &Run, cfg: &Config) -> Result<Status, Error> {
+    let mut live = Live::new(run, cfg);
+    let (ctx, fin) = watch_until_done(cfg, &mut |ev| live.on_event(ev))?;
+    live.finish();
+    report::emit_final(run, cfg, &ctx, &fin);
+    Ok(fin.status)
+}
+
+/// dns-watch as a library (rollback's DNS step): `args` as on the command
+/// line (program name first), watched to the end with nothing printed on
+/// stdout; the status and the summary document, or why it could not run
+/// (a usage error is exit 64 there too).
+pub fn evaluate<I, T>(args: I) -> Result<(Status, serde_json::Value), Error>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let cli: Cli = golive_core::cli::try_parse(args)?;
+    let cfg = cli.into_config()?;
+    let run = Run::start(TOOL, env!("CARGO_PKG_VERSION"));
+    match watch_until_done(&cfg, &mut |_| {}) {
+        Ok((ctx, fin)) => Ok((fin.status, report::summary(&run, &cfg, &ctx, &fin))),
+        Err(e) => match e.status() {
+            Some(status) => {
+                let doc = report::failure_summary(&run, &cfg, status, e.to_string());
+                Ok((status, doc))
+            }
+            None => Err(e),
+        },
+    }
+}
+
+/// Discover the servers (or take them), then watch rounds until the quorum
+/// matches, the deadline passes or a signal arrives.
+fn watch_until_done(
+    cfg: &Config,
+    on_event: &mut dyn FnMut(watch::Event<'_>),
+) -> Result<(Context, watch::Final), Error> {
     let engine = query::Engine::new()
         .map_err(|e| Error::unknown(format!("cannot start the query engine: {e}")))?;
     let deadline = Deadline::after(cfg.timeout);
@@ -92,11 +129,8 @@ fn execute(run: &Run, cfg: &Config) -> Result<Status, Error> {
             "server {d}: same address as an earlier server; asked once"
         ));
     }
-    let mut live = Live::new(run, cfg);
-    let fin = Watch::new(cfg, &engine, servers, zone).run(deadline, &mut |ev| live.on_event(ev));
-    live.finish();
-    report::emit_final(run, cfg, &ctx, &fin);
-    Ok(fin.status)
+    let fin = Watch::new(cfg, &engine, servers, zone).run(deadline, on_event);
+    Ok((ctx, fin))
 }
 
 /// When no round could run (discovery failed): still one summary on stdout,

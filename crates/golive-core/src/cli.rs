@@ -76,6 +76,27 @@ where
     }
 }
 
+/// Parse `args` into `C` for a tool used as a library (rollback running
+/// shift, probe, dns-watch and metric-gate): nothing is printed; a parse
+/// failure is a usage error carrying clap's message on one line.
+pub fn try_parse<C, I, T>(args: I) -> Result<C, crate::Error>
+where
+    C: clap::Parser,
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    C::try_parse_from(&args).map_err(|e| {
+        let words: Vec<String> = args
+            .iter()
+            .skip(1)
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        crate::redact::register_argv(&words);
+        crate::Error::usage(one_line(&e))
+    })
+}
+
 /// `--help` shows `[env: NAME=value]` for variables that are set; a value
 /// that carries a secret (a URL password, `?token=`, a bearer header in a
 /// command line) or belongs to a secret-named variable shows as

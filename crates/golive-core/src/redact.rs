@@ -281,6 +281,12 @@ pub fn register_argv<S: AsRef<str>>(argv: &[S]) {
     let _ = command_line(&words);
 }
 
+/// A command line given as one string (`sh -c` text), as it may be shown:
+/// the text as written, with the secrets its words carry masked.
+pub fn command_text(text: &str) -> String {
+    word(text)
+}
+
 /// Whether `text` (a value, or a whole command line) carries a secret at a
 /// known position.
 pub fn carries_secret(text: &str) -> bool {

@@ -205,6 +205,13 @@ pub fn config(args: Vec<OsString>) -> Result<Config, std::process::ExitCode> {
     build(cli, format_given).map_err(|e| e.report(crate::TOOL))
 }
 
+/// [`config`] for metric-gate used as a library: nothing printed, every
+/// failure an [`Error`].
+pub fn config_quiet(args: Vec<OsString>) -> Result<Config, Error> {
+    let cli: Cli = golive_core::cli::try_parse(args)?;
+    build(cli, false)
+}
+
 fn build(cli: Cli, format_given: bool) -> Result<Config, Error> {
     let (src, at, watch) = match cli.cmd {
         Cmd::Check(c) => (c.src, c.at, None),

@@ -88,6 +88,31 @@ fn log_round(results: &[RuleResult]) {
     }
 }
 
+/// metric-gate as a library (rollback's gate step and guard): `check`
+/// with `args` as on the command line (program name first), judged once
+/// with nothing printed on stdout; the status and the summary document.
+pub fn evaluate<I, T>(args: I) -> Result<(golive_core::Status, serde_json::Value), Error>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    let cfg = cli::config_quiet(args)?;
+    if cfg.watch.is_some() {
+        return Err(Error::usage("only `check` can be evaluated once"));
+    }
+    let client = PromClient::new(&cfg.endpoint, &cfg.http, cfg.timeout)
+        .map_err(|e| Error::usage(format!("{e} (see --help)")))?;
+    let run = Run::start(TOOL, env!("CARGO_PKG_VERSION"));
+    let deadline = Deadline::after(cfg.timeout);
+    let at_ms = report::ms_of(cfg.at.unwrap_or_else(std::time::SystemTime::now));
+    let results = evaluate_all(&cfg.rules, &client, at_ms, &deadline);
+    log_round(&results);
+    let status = report::overall(&results);
+    let body = report::check_body(&cfg.rules, &results, status, at_ms, &client);
+    Ok((status, run.document(status, &body)))
+}
+
 fn check(run: &Run, cfg: &cli::Config, client: &PromClient) -> ExitCode {
     let deadline = Deadline::after(cfg.timeout);
     let at_ms = report::ms_of(cfg.at.unwrap_or_else(std::time::SystemTime::now));

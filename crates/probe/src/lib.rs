@@ -25,6 +25,23 @@ use std::process::ExitCode;
 /// The tool's name, as it prints in the envelope and on stderr.
 pub const TOOL: &str = "probe";
 
+/// probe as a library (rollback's verify step): `args` as on the command
+/// line (program name first), run with nothing printed on stdout; the
+/// status and the summary document.
+pub fn evaluate<I, T>(
+    args: I,
+) -> Result<(golive_core::Status, serde_json::Value), golive_core::Error>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let parsed: cli::Cli = golive_core::cli::try_parse(args)?;
+    let plan = cli::plan(parsed)?;
+    let run = golive_core::Run::start(TOOL, env!("CARGO_PKG_VERSION"));
+    let results = runner::run_plan(&run, &plan);
+    Ok(report::summary(&run, &plan, &results))
+}
+
 /// Run probe with these arguments (the first is the program name) and return
 /// the exit code: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN, 64 usage.
 pub fn run<I, T>(args: I) -> ExitCode

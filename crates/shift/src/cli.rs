@@ -220,6 +220,19 @@ where
     }
 }
 
+/// [`parse`] for shift used as a library (rollback's traffic step):
+/// nothing printed, every failure an [`Error`]; the format is JSON.
+pub fn config_quiet<I, T>(args: I) -> Result<Config, Error>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let args: Vec<std::ffi::OsString> = args.into_iter().map(Into::into).collect();
+    let invocation = invocation(&args);
+    let cli: Cli = golive_core::cli::try_parse(args)?;
+    resolve(cli.command, Format::Json, invocation)
+}
+
 fn invocation(args: &[std::ffi::OsString]) -> String {
     // The subcommand and the split are enough to recognise a run; the rest
     // may be long (and is in the journal anyway).

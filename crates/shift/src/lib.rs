@@ -95,6 +95,27 @@ where
     })
 }
 
+/// shift as a library (rollback's traffic step): `args` as on the command
+/// line (program name first), run with nothing printed on stdout; the
+/// status and the summary document.
+pub fn evaluate<I, T>(args: I) -> Result<(Status, Value), golive_core::Error>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let config = cli::config_quiet(args)?;
+    let run = Run::start("shift", env!("CARGO_PKG_VERSION"));
+    Ok(match &config.action {
+        Action::Status(t) => status::status(t, &run),
+        Action::History { target, limit } => {
+            let (status, doc, _) = history::history(target, *limit, &run);
+            (status, doc)
+        }
+        Action::Set(plan) => ops::set(plan, &run, Format::Json),
+        Action::Undo(opts) => ops::undo(opts, &run, Format::Json),
+    })
+}
+
 fn print_change(format: Format, doc: &Value) {
     match format {
         Format::Text => emit(&report::change_text(doc)),
