@@ -88,7 +88,8 @@ pub enum Kind {
         /// Ask the authoritative servers (default when no servers are given).
         authoritative: bool,
     },
-    /// Run a command (`sh -c`).
+    /// Run a command (`sh -c`; `ROLLBACK_ID` and `ROLLBACK_REASON` are in
+    /// its environment).
     Exec {
         /// The command.
         command: String,

@@ -72,7 +72,7 @@ pub fn run(step: &Step, cx: &Context<'_>) -> Outcome {
             authoritative,
         } => {
             if let Some(c) = command {
-                let f = shell(c, deadline.left());
+                let f = shell(c, cx, deadline.left());
                 if !f.success() {
                     return Outcome::new(
                         Status::Critical,
@@ -99,7 +99,7 @@ pub fn run(step: &Step, cx: &Context<'_>) -> Outcome {
             })
         }
         Kind::Exec { command } => {
-            let f = shell(command, deadline.left());
+            let f = shell(command, cx, deadline.left());
             let o = if f.success() {
                 Outcome::new(Status::Ok, format!("`{}` exited 0", shown(command)))
             } else {
@@ -358,9 +358,11 @@ fn tool(
     }
 }
 
-fn shell(command: &str, timeout: Duration) -> process::Finished {
+/// `sh -c command`, with `ROLLBACK_ID` and `ROLLBACK_REASON` in its
+/// environment (never pasted into the command line: a reason is text).
+pub fn shell(command: &str, cx: &Context<'_>, timeout: Duration) -> process::Finished {
     let argv = vec!["sh".to_string(), "-c".into(), command.to_string()];
-    process::run_interruptible(&argv, &[], timeout).unwrap_or_else(|e| process::Finished {
+    process::run_interruptible(&argv, &env(cx), timeout).unwrap_or_else(|e| process::Finished {
         code: None,
         stdout: String::new(),
         stderr: e,
@@ -368,6 +370,14 @@ fn shell(command: &str, timeout: Duration) -> process::Finished {
         interrupted: None,
         elapsed: Duration::ZERO,
     })
+}
+
+/// What every command a rollback runs finds in its environment.
+pub fn env(cx: &Context<'_>) -> Vec<(String, String)> {
+    vec![
+        ("ROLLBACK_ID".into(), cx.id.to_string()),
+        ("ROLLBACK_REASON".into(), cx.reason.to_string()),
+    ]
 }
 
 /// A command line as it may be shown (as written, secrets masked).

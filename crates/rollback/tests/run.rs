@@ -82,7 +82,7 @@ timeout = "20s"
 [[step]]
 name = "stop-new"
 kind = "exec"
-command = "{exec}"
+command = '''{exec}'''
 timeout = "30s"
 
 [[step]]
@@ -145,7 +145,10 @@ fn a_rollback_puts_traffic_and_dns_back_verifies_keeps_evidence_and_notifies() {
     let lab = lab();
     let sink = Sink::start();
     launched(&lab);
-    let p = plan(&lab, &sink, "true", &lab.haproxy.url("/"));
+    let seen = lab.path("reason-seen");
+    // The reason reaches commands through the environment, never the command line.
+    let exec = format!("printf %s \"$ROLLBACK_REASON\" > {}", seen.display());
+    let p = plan(&lab, &sink, &exec, &lab.haproxy.url("/"));
     let (_, failed_before) = lab.load.counts();
 
     let r = rollback(&p, &["run", "--reason", "error rate 7% on green"]).run();
@@ -165,6 +168,7 @@ fn a_rollback_puts_traffic_and_dns_back_verifies_keeps_evidence_and_notifies() {
         assert_eq!(step(&doc, s)["state"], "ok", "{s}: {}", step(&doc, s));
     }
     assert_eq!(doc["traffic"], "blue=100,green=0");
+    assert_eq!(std::fs::read_to_string(&seen).unwrap(), "error rate 7% on green");
     // Traffic really is on blue, and DNS answers the old address everywhere.
     assert!(lab.haproxy.weight("blue") > 0);
     assert_eq!(lab.haproxy.weight("green"), 0);
