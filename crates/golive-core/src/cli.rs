@@ -60,15 +60,7 @@ where
                 Err(ExitCode::from(EXIT_USAGE))
             }
             _ => {
-                // The error may repeat an argument: register the secrets the
-                // arguments carry at known positions first, so they print as
-                // `***` (parsing failed before the tool could see them).
-                let words: Vec<String> = args
-                    .iter()
-                    .skip(1)
-                    .map(|a| a.to_string_lossy().into_owned())
-                    .collect();
-                crate::redact::register_argv(&words);
+                register_arguments(&args);
                 crate::log::error_line(tool, &one_line(&e));
                 Err(ExitCode::from(EXIT_USAGE))
             }
@@ -87,14 +79,21 @@ where
 {
     let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
     C::try_parse_from(&args).map_err(|e| {
-        let words: Vec<String> = args
-            .iter()
-            .skip(1)
-            .map(|a| a.to_string_lossy().into_owned())
-            .collect();
-        crate::redact::register_argv(&words);
+        register_arguments(&args);
         crate::Error::usage(one_line(&e))
     })
+}
+
+/// A parse error may repeat an argument: register the secrets the arguments
+/// carry at known positions first, so they print as `***` (parsing failed
+/// before the tool could see them).
+fn register_arguments(args: &[OsString]) {
+    let words: Vec<String> = args
+        .iter()
+        .skip(1)
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    crate::redact::register_argv(&words);
 }
 
 /// `--help` shows `[env: NAME=value]` for variables that are set; a value

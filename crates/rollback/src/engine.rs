@@ -274,19 +274,14 @@ pub fn run_plan(
             body.steps.push(item(s, o, "done_before", Duration::ZERO));
             continue;
         }
-        if stopped.is_some() {
-            let o = steps::Outcome {
-                status: Status::Unknown,
-                message: "not run".into(),
-                figures: Map::new(),
-            };
-            body.steps.push(item(s, o, "skipped", Duration::ZERO));
-            continue;
-        }
-        if let Some(sig) = signals::received() {
+        if stopped.is_none()
+            && let Some(sig) = signals::received()
+        {
             stopped = Some(format!("stopped by {sig} before step `{}`", s.name));
             status = Status::Unknown;
             body.outcome = "interrupted";
+        }
+        if stopped.is_some() {
             let o = steps::Outcome {
                 status: Status::Unknown,
                 message: "not run".into(),

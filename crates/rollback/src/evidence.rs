@@ -32,7 +32,8 @@ pub fn collect(
     for (i, c) in commands.iter().enumerate() {
         let name = format!("cmd-{}.txt", i + 1);
         let argv = vec!["sh".to_string(), "-c".into(), c.clone()];
-        let text = match process::run_interruptible(&argv, &crate::steps::env(cx), deadline.left()) {
+        let text = match process::run_interruptible(&argv, &crate::steps::env(cx), deadline.left())
+        {
             Ok(f) => {
                 if !f.success() {
                     problems.push(format!("`{}` {}", shown(c), f.describe()));

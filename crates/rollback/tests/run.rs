@@ -168,7 +168,10 @@ fn a_rollback_puts_traffic_and_dns_back_verifies_keeps_evidence_and_notifies() {
         assert_eq!(step(&doc, s)["state"], "ok", "{s}: {}", step(&doc, s));
     }
     assert_eq!(doc["traffic"], "blue=100,green=0");
-    assert_eq!(std::fs::read_to_string(&seen).unwrap(), "error rate 7% on green");
+    assert_eq!(
+        std::fs::read_to_string(&seen).unwrap(),
+        "error rate 7% on green"
+    );
     // Traffic really is on blue, and DNS answers the old address everywhere.
     assert!(lab.haproxy.weight("blue") > 0);
     assert_eq!(lab.haproxy.weight("green"), 0);
