@@ -11,9 +11,9 @@
 #
 # Every decision is an exit code: 0 continue; 1 pause and watch again; 3 no
 # evidence, watch again; 2 roll back. More than PAUSES_ALLOWED pauses in a row
-# in one phase also roll back. Rolling back runs ROLLBACK_CMD (default:
-# golive-rollback.sh beside this script) with ROLLBACK_REASON set. Each step's
-# report is kept in EVIDENCE_DIR.
+# in one phase also roll back. Rolling back runs `rollback run --plan ROLLBACK_PLAN`
+# (whose --dry-run must pass at T-1h); without ROLLBACK_PLAN, ROLLBACK_CMD (default
+# golive-rollback.sh beside it) with ROLLBACK_REASON. Reports go to EVIDENCE_DIR.
 #
 # Usage: golive-launch.sh [SETTINGS_FILE]
 #   SETTINGS_FILE holds NAME=value lines (see examples/launch.env); settings
@@ -54,6 +54,7 @@ golive_settings "${BASH_SOURCE[0]}" 24 "$@"
 : "${FULL_INTERVAL:=5m}"
 : "${FULL_WATCH:=24h}"
 : "${PAUSES_ALLOWED:=2}"
+: "${ROLLBACK_PLAN:=}"
 : "${ROLLBACK_CMD:=$here/golive-rollback.sh}"
 
 [ -n "$SHIFT_CONFIG" ] || { echo "golive-launch: set SHIFT_CONFIG (a shift.toml)" >&2; exit 64; }
@@ -62,7 +63,9 @@ if [ -n "$DNS_NAME" ] && [ -z "$DNS_EXPECT" ]; then
   echo "golive-launch: DNS_NAME needs DNS_EXPECT (the value after the cutover)" >&2
   exit 64
 fi
-for t in probe dns-watch metric-gate shift; do
+tools="probe dns-watch metric-gate shift"
+[ -n "$ROLLBACK_PLAN" ] && tools="$tools rollback"
+for t in $tools; do
   [ -x "$GOLIVE_BIN/$t" ] || { echo "golive-launch: $GOLIVE_BIN/$t not found (make build, or set GOLIVE_BIN)" >&2; exit 64; }
 done
 export GOLIVE_BIN EVIDENCE_DIR SHIFT_CONFIG BLUE GREEN PROMETHEUS_URL \
@@ -86,8 +89,14 @@ run() {
 
 rollback() {
   log "ROLLBACK: $*"
-  ROLLBACK_REASON="$*" "$ROLLBACK_CMD"
-  local rc=$?
+  local rc
+  if [ -n "$ROLLBACK_PLAN" ]; then
+    run rollback "$GOLIVE_BIN/rollback" run --plan "$ROLLBACK_PLAN" --reason "$*"
+    rc=$?
+  else
+    ROLLBACK_REASON="$*" "$ROLLBACK_CMD"
+    rc=$?
+  fi
   if [ $rc -eq 0 ] || [ $rc -eq 1 ]; then
     log "rolled back (rollback exit $rc); evidence in $EVIDENCE_DIR"
     exit 2
@@ -142,6 +151,12 @@ log "evidence: $EVIDENCE_DIR"
 if [ -n "$PREFLIGHT" ]; then
   run preflight "$GOLIVE_BIN/probe" run "$PREFLIGHT" ||
     { log "preflight failed: not launching"; exit 2; }
+fi
+# The rollback must work the first time it is needed: its plan loads and
+# every step can say what it would do, before anything changes.
+if [ -n "$ROLLBACK_PLAN" ]; then
+  run rollback-dry-run "$GOLIVE_BIN/rollback" run --plan "$ROLLBACK_PLAN" --dry-run ||
+    { log "the rollback plan $ROLLBACK_PLAN does not dry-run cleanly: not launching"; exit 2; }
 fi
 
 if [ -n "$DNS_NAME" ]; then

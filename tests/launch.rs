@@ -43,6 +43,7 @@ fn a_healthy_release_goes_to_100_percent_without_a_failed_request() {
         steps,
         [
             "preflight",
+            "rollback-dry-run",
             "dns-precheck",
             "dns-propagation",
             "shift-green-10",
@@ -119,18 +120,30 @@ fn a_broken_release_is_rolled_back_traffic_and_dns_verified_and_notified() {
     assert_eq!(gate["decision"], "rollback", "{gate}");
     assert!(gate.to_string().contains("green_error_rate"), "{gate}");
 
-    // The rollback's own evidence: traffic, DNS, verification, status, history.
-    for f in [
-        "rollback-shift.json",
-        "rollback-dns.json",
-        "rollback-verify.json",
-        "rollback-status.json",
-        "rollback-history.json",
-    ] {
-        assert!(names.iter().any(|n| n == f), "{f} missing from {names:?}");
+    // The rollback ran through `rollback run`: its report, every step ok,
+    // and its own evidence folder that sha256sum -c accepts.
+    let rb_file = names
+        .iter()
+        .find(|n| n.ends_with("-rollback.json"))
+        .unwrap_or_else(|| panic!("no rollback report in {names:?}"));
+    let rb = lab.report(rb_file);
+    assert_eq!(rb["exit_code"], 0, "{rb}");
+    assert_eq!(rb["reason"], "soft-launch: metric gate says roll back");
+    for step in rb["steps"].as_array().unwrap() {
+        assert_eq!(step["state"], "ok", "{step}");
     }
-    assert_eq!(lab.report("rollback-shift.json")["exit_code"], 0);
-    assert_eq!(lab.report("rollback-verify.json")["status"], "ok");
+    assert_eq!(rb["traffic"], "blue=100,green=0");
+    let kept = rb["evidence"].as_str().unwrap();
+    let check = std::process::Command::new("sha256sum")
+        .args(["-c", "manifest.sha256"])
+        .current_dir(kept)
+        .output()
+        .expect("sha256sum");
+    assert!(check.status.success(), "{}", show(&check));
+    assert!(
+        names.iter().any(|n| n.ends_with("-rollback-dry-run.json")),
+        "the plan was dry-run before the launch: {names:?}"
+    );
     assert!(
         !names.iter().any(|n| n.contains("shift-green-50")),
         "{names:?}"
@@ -143,9 +156,11 @@ fn a_broken_release_is_rolled_back_traffic_and_dns_verified_and_notified() {
         .rev()
         .find(|e| e["event"] == "intent")
         .unwrap();
-    assert_eq!(
-        last["reason"],
-        "rollback: soft-launch: metric gate says roll back"
+    let reason = last["reason"].as_str().unwrap();
+    assert!(
+        reason.starts_with(&format!("rollback {}", rb["id"].as_str().unwrap()))
+            && reason.ends_with(": soft-launch: metric gate says roll back"),
+        "{reason}"
     );
     let result = journal.last().unwrap();
     assert_eq!(result["status"], "applied", "{result}");

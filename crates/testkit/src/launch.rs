@@ -18,14 +18,14 @@ use crate::knot::Knot;
 use crate::prometheus::Prometheus;
 use serde_json::Value;
 
-pub const TOOLS: [&str; 4] = ["probe", "dns-watch", "metric-gate", "shift"];
+pub const TOOLS: [&str; 5] = ["probe", "dns-watch", "metric-gate", "shift", "rollback"];
 pub const ZONE: &str = "golive.test";
 pub const NAME: &str = "api.golive.test";
 /// Where `api` points before the cutover (blue's address) and after (green's).
 pub const OLD_IP: &str = "192.0.2.10";
 pub const NEW_IP: &str = "192.0.2.20";
 
-/// Fail unless `dir` holds the four binaries.
+/// Fail unless `dir` holds the five binaries.
 pub fn check_bins(dir: &Path) {
     for t in TOOLS {
         assert!(
@@ -213,6 +213,60 @@ critical = "> 5%"
             ),
         );
         let d = self.dir.path().display();
+        // The rollback the launch runs when a gate says so: the runbook's
+        // steps as a plan for `rollback run`.
+        crate::write(
+            &self.path("rollback.toml"),
+            &format!(
+                r#"reason = "rollback"
+state_dir = "{d}/rollback-state"
+
+[[step]]
+name = "announce"
+kind = "exec"
+command = 'echo "rollback initiated: $ROLLBACK_REASON" >> {d}/notify.log'
+on_failure = "continue"
+
+[[step]]
+name = "traffic"
+kind = "traffic"
+shift_config = "{d}/shift.toml"
+split = "blue=100"
+
+[[step]]
+name = "dns"
+kind = "dns"
+command = "{dns_set} {OLD_IP}"
+record = "{NAME}"
+expect = "{OLD_IP}"
+servers = ["{dns}"]
+timeout = "20s"
+
+[[step]]
+name = "verify-old"
+kind = "verify"
+http = "{verify}"
+tries = 10
+interval = "500ms"
+timeout = "20s"
+
+[[step]]
+name = "evidence"
+kind = "evidence"
+commands = ["{bin}/shift status --config {d}/shift.toml", "{bin}/shift history --config {d}/shift.toml"]
+
+[[step]]
+name = "done"
+kind = "exec"
+command = 'echo "rollback done and verified: $ROLLBACK_REASON" >> {d}/notify.log'
+on_failure = "continue"
+"#,
+                bin = self.bin.display(),
+                dns = self.knot.addr(),
+                dns_set = dns_set.display(),
+                verify = self.haproxy.url("/"),
+            ),
+        );
         let settings = format!(
             "GOLIVE_BIN='{bin}'
 PREFLIGHT='{d}/preflight.toml'
@@ -239,6 +293,7 @@ FULL_WATCH=3s
 PAUSES_ALLOWED=3
 VERIFY_URL='{verify}'
 NOTIFY_CMD='cat >> {d}/notify.log'
+ROLLBACK_PLAN='{d}/rollback.toml'
 ",
             bin = self.bin.display(),
             dns = self.knot.addr(),
