@@ -39,8 +39,13 @@ struct Plan {
     state: PathBuf,
 }
 
-/// The runbook's rollback as a plan, with `extra` steps before verify.
+/// The runbook's rollback as a plan; `exec` is the stop-new command.
 fn plan(lab: &Lab, sink: &Sink, exec: &str, verify_url: &str) -> Plan {
+    plan_with(lab, sink, exec, verify_url, "")
+}
+
+/// [`plan`] with `more` notify targets (TOML tables).
+fn plan_with(lab: &Lab, sink: &Sink, exec: &str, verify_url: &str, more: &str) -> Plan {
     let state = lab.path("rollback-state");
     let text = format!(
         r#"reason = "manual rollback"
@@ -58,6 +63,7 @@ kind = "pagerduty"
 url = "{pd}"
 routing_key = "pd-routing-key-0123456789abcdef"
 severities = ["critical"]
+{more}
 
 [[step]]
 name = "announce"
@@ -144,11 +150,23 @@ fn sha256sum_c(dir: &str) {
 fn a_rollback_puts_traffic_and_dns_back_verifies_keeps_evidence_and_notifies() {
     let lab = lab();
     let sink = Sink::start();
+    let am = testkit::alertmanager::Alertmanager::start();
     launched(&lab);
     let seen = lab.path("reason-seen");
-    // The reason reaches commands through the environment, never the command line.
-    let exec = format!("printf %s \"$ROLLBACK_REASON\" > {}", seen.display());
-    let p = plan(&lab, &sink, &exec, &lab.haproxy.url("/"));
+    let during = lab.path("alerts-during");
+    // The reason reaches commands through the environment, never the command
+    // line; and while the rollback runs, Alertmanager holds its alert.
+    let exec = format!(
+        "printf %s \"$ROLLBACK_REASON\" > {}; curl -sf {}/api/v2/alerts > {}",
+        seen.display(),
+        am.url(),
+        during.display()
+    );
+    let more = format!(
+        "\n[[notify]]\nname = \"alertmanager\"\nkind = \"alertmanager\"\nurl = \"{}\"\n",
+        am.url()
+    );
+    let p = plan_with(&lab, &sink, &exec, &lab.haproxy.url("/"), &more);
     let (_, failed_before) = lab.load.counts();
 
     let r = rollback(&p, &["run", "--reason", "error rate 7% on green"]).run();
