@@ -9,7 +9,7 @@ RELEASE  = target/release
 DEB_PACKAGES = postgresql postgresql-client redis-server redis-tools prometheus prometheus-alertmanager \
                haproxy nginx-light knot knot-dnsutils unbound bind9-dnsutils \
                wrk hyperfine time curl socat openssl bsdutils gzip procps iproute2 \
-               ca-certificates shellcheck
+               ca-certificates shellcheck systemd
 
 .PHONY: all deps build test lint bench demo install clean schema
 

@@ -52,6 +52,9 @@ pub struct RunBody {
     pub started_at_first: String,
     /// Whether this run took over an unfinished rollback.
     pub resumed: bool,
+    /// The signal that stopped it, if one did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub interrupted: Option<&'static str>,
     /// `--dry-run`.
     pub dry_run: bool,
     /// The plan file.
@@ -135,6 +138,7 @@ pub fn run_plan(
         started_by: who.started_by(),
         started_at_first: golive_core::now_rfc3339(),
         resumed: false,
+        interrupted: None,
         dry_run: opts.dry_run,
         plan: plan.path.display().to_string(),
         steps: Vec::new(),
@@ -187,7 +191,13 @@ pub fn run_plan(
     if opts.dry_run {
         for s in &plan.steps {
             let o = steps::plan(s, &cx);
-            body.steps.push(item(s, o, "planned", Duration::ZERO));
+            // A step that cannot even say what it would do would fail for real.
+            let state = if o.status <= Status::Warning {
+                "planned"
+            } else {
+                "failed"
+            };
+            body.steps.push(item(s, o, state, Duration::ZERO));
         }
         body.outcome = "dry_run";
         body.message = format!(
@@ -280,6 +290,7 @@ pub fn run_plan(
             stopped = Some(format!("stopped by {sig} before step `{}`", s.name));
             status = Status::Unknown;
             body.outcome = "interrupted";
+            body.interrupted = Some(sig);
         }
         if stopped.is_some() {
             let o = steps::Outcome {
@@ -332,6 +343,7 @@ pub fn run_plan(
             stopped = Some(format!("stopped by {sig} during step `{}`", s.name));
             status = Status::Unknown;
             body.outcome = "interrupted";
+            body.interrupted = Some(sig);
         } else if failed && s.on_failure == OnFailure::Stop {
             let st = body
                 .steps

@@ -50,7 +50,9 @@ pub fn fired(lines: &[Value]) -> Option<Value> {
     Some(fd)
 }
 
-fn judge(rules: &str, prometheus: Option<&str>) -> (Status, Value) {
+/// One metric-gate check of `rules`. A rules file that does not load is
+/// the operator's to fix (exit 64), never "no data".
+fn judge(rules: &str, prometheus: Option<&str>) -> Result<(Status, Value), golive_core::Error> {
     let mut args: Vec<String> = vec![
         "metric-gate".into(),
         "check".into(),
@@ -61,11 +63,11 @@ fn judge(rules: &str, prometheus: Option<&str>) -> (Status, Value) {
         args.extend(["--prometheus".to_string(), p.to_string()]);
     }
     match metric_gate::evaluate(args) {
-        Ok(r) => r,
-        Err(e) => (
-            e.status().unwrap_or(Status::Unknown),
-            json!({"message": e.to_string()}),
-        ),
+        Ok(r) => Ok(r),
+        Err(e) => match e.status() {
+            Some(st) => Ok((st, json!({"message": e.to_string()}))),
+            None => Err(e),
+        },
     }
 }
 
@@ -110,10 +112,15 @@ fn say(plan: &Plan, severity: golive_notify::Severity, text: &str, key: &str) ->
     .ok()
 }
 
-/// Run the guard once; the status and the summary.
-pub fn guard(plan: &Plan, g: &GuardOptions, run: &Run) -> (Status, Value) {
+/// Run the guard once; the status and the summary (`Err`: a rules file
+/// that does not load, exit 64).
+pub fn guard(
+    plan: &Plan,
+    g: &GuardOptions,
+    run: &Run,
+) -> Result<(Status, Value), golive_core::Error> {
     let mut f = Map::new();
-    let out = |status: Status, f: Map<String, Value>| (status, run.summary(status, f));
+    let out = |status: Status, f: Map<String, Value>| Ok((status, run.summary(status, f)));
     if let Err(e) = std::fs::create_dir_all(&plan.state_dir) {
         f.insert(
             "message".into(),
@@ -123,6 +130,9 @@ pub fn guard(plan: &Plan, g: &GuardOptions, run: &Run) -> (Status, Value) {
     }
     let who = journal::who();
     let lock_path = plan.state_dir.join("guard.lock");
+    // Page rules first, every run: a human hears about a full disk or
+    // memory whatever the triggers say, even after an auto-rollback.
+    let mut status = Status::Ok;
     let _lock = match lock::acquire(&lock_path, Some(g.wait_lock), &who, "rollback guard") {
         Ok(l) => l,
         Err(e) => {
@@ -134,25 +144,8 @@ pub fn guard(plan: &Plan, g: &GuardOptions, run: &Run) -> (Status, Value) {
             return out(Status::Unknown, f);
         }
     };
-    let jpath = engine::journal_path(plan);
-    let lines = journal::read(&jpath).map(|l| l.objects).unwrap_or_default();
-    if let Some(fd) = fired(&lines) {
-        let msg = format!(
-            "already rolled back at {} ({}); `rollback rearm` lets the guard fire again",
-            fd["time"].as_str().unwrap_or("?"),
-            fd["rollback_id"].as_str().unwrap_or("?")
-        );
-        log::info(&msg);
-        f.insert("decision".into(), json!("already_rolled_back"));
-        f.insert("message".into(), json!(msg));
-        f.insert("fired".into(), fd);
-        return out(Status::Ok, f);
-    }
-
-    // Page rules first: a human hears about it whatever the triggers say.
-    let mut status = Status::Ok;
     if let Some(pr) = &g.page_rules {
-        let (ps, pdoc) = judge(pr, g.prometheus.as_deref());
+        let (ps, pdoc) = judge(pr, g.prometheus.as_deref())?;
         if ps == Status::Critical {
             let text = format!("page: {}", deciding(&pdoc, ps));
             log::warn(&text);
@@ -165,7 +158,29 @@ pub fn guard(plan: &Plan, g: &GuardOptions, run: &Run) -> (Status, Value) {
         f.insert("page_rules".into(), pdoc);
     }
 
-    let (rs, rdoc) = judge(&g.rules, g.prometheus.as_deref());
+    let jpath = engine::journal_path(plan);
+    let lines = journal::read(&jpath).map(|l| l.objects).unwrap_or_default();
+    if let Some(fd) = fired(&lines) {
+        let id = fd["rollback_id"].as_str().unwrap_or("?");
+        let finished = lines.iter().any(|l| l["event"] == "end" && l["id"] == id);
+        let msg = format!(
+            "already rolled back at {} ({id}{}); `rollback rearm` lets the guard fire again",
+            fd["time"].as_str().unwrap_or("?"),
+            if finished {
+                ""
+            } else {
+                ", not finished: `rollback run` resumes it"
+            }
+        );
+        log::info(&msg);
+        f.insert("decision".into(), json!("already_rolled_back"));
+        f.insert("message".into(), json!(msg));
+        f.insert("fired".into(), fd);
+        let st = if finished { status } else { Status::Unknown };
+        return out(st, f);
+    }
+
+    let (rs, rdoc) = judge(&g.rules, g.prometheus.as_deref())?;
     let why = deciding(&rdoc, rs);
     f.insert("rules".into(), rdoc);
     match rs {
@@ -202,7 +217,7 @@ pub fn guard(plan: &Plan, g: &GuardOptions, run: &Run) -> (Status, Value) {
                 )),
             );
             f.insert("rollback".into(), doc);
-            (st, run.summary(st, f))
+            Ok((st, run.summary(st, f)))
         }
         Status::Unknown => {
             let text = format!("the rollback guard cannot see its evidence: {why}");

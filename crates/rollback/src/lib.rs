@@ -62,7 +62,10 @@ where
                 }
             }),
             cli::Action::Status(_) => status(&plan, &run),
-            cli::Action::Guard(_, g) => guard::guard(&plan, g, &run),
+            cli::Action::Guard(_, g) => match guard::guard(&plan, g, &run) {
+                Ok(r) => r,
+                Err(e) => return e.report(TOOL),
+            },
             cli::Action::Rearm(_) => guard::rearm(&plan, &run),
         };
         match format {
@@ -138,7 +141,7 @@ fn status(plan: &plan::Plan, run: &Run) -> (Status, Value) {
     f.insert("message".into(), json!(message));
     f.insert("id".into(), id);
     f.insert("reason".into(), start["reason"].clone());
-    f.insert("started_at".into(), start["time"].clone());
+    f.insert("rollback_started_at".into(), start["time"].clone());
     f.insert("finished".into(), json!(end.is_some()));
     f.insert("steps".into(), Value::Array(steps));
     f.insert(

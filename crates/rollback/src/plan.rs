@@ -237,6 +237,55 @@ pub fn load(path: &Path) -> Result<Plan, Error> {
         let need = |v: Option<String>, k: &str| {
             v.ok_or_else(|| at(key("kind"), format!("a {} step needs `{k}`", s.kind)))
         };
+        // A key of another kind is a mistake (`tries` on an exec step).
+        let given: Vec<&str> = [
+            ("message", s.message.is_some()),
+            ("severity", s.severity.is_some()),
+            ("shift_config", s.shift_config.is_some()),
+            ("split", s.split.is_some()),
+            ("restore", s.restore.is_some()),
+            ("command", s.command.is_some()),
+            ("record", s.record.is_some()),
+            ("expect", s.expect.is_some()),
+            ("servers", !s.servers.is_empty()),
+            ("authoritative", s.authoritative.is_some()),
+            ("http", s.http.is_some()),
+            ("header", !s.header.is_empty()),
+            ("checks", s.checks.is_some()),
+            ("tries", s.tries.is_some()),
+            ("interval", s.interval.is_some()),
+            ("commands", !s.commands.is_empty()),
+            ("files", !s.files.is_empty()),
+            ("rules", s.rules.is_some()),
+            ("prometheus", s.prometheus.is_some()),
+        ]
+        .into_iter()
+        .filter(|(_, g)| *g)
+        .map(|(k, _)| k)
+        .collect();
+        let allowed: &[&str] = match s.kind.as_str() {
+            "notify" => &["message", "severity"],
+            "traffic" => &["shift_config", "split", "restore"],
+            "dns" => &["command", "record", "expect", "servers", "authoritative"],
+            "exec" => &["command"],
+            "verify" => &["http", "header", "checks", "tries", "interval"],
+            "evidence" => &["commands", "files"],
+            "gate" => &["rules", "prometheus"],
+            _ => &[],
+        };
+        if let Some(k) = given
+            .iter()
+            .find(|k| !allowed.is_empty() && !allowed.contains(k))
+        {
+            return Err(at(
+                key(k),
+                format!(
+                    "a {} step takes no `{k}` (it takes {})",
+                    s.kind,
+                    allowed.join(", ")
+                ),
+            ));
+        }
         let (kind, default_failure) = match s.kind.as_str() {
             "notify" => {
                 let severity = match s.severity.as_deref() {

@@ -306,6 +306,8 @@ fn traffic_with(
         format!("rollback {}: {}", cx.id, cx.reason),
         "--wait-lock".into(),
         secs(timeout / 2),
+        "--timeout".into(),
+        secs(timeout),
     ];
     if dry_run {
         args.push("--dry-run".into());

@@ -175,3 +175,17 @@ fn no_data_is_said_and_never_acted_on() {
     assert_eq!(said.len(), 1, "{said:?}");
     assert_eq!(said[0].json()["severity"], "warning");
 }
+
+#[test]
+fn a_rules_file_that_does_not_load_is_64_not_no_data() {
+    let s = Setup::new();
+    let plan = s.plan();
+    let missing = s.path("no-such-rules.toml").display().to_string();
+    let r = s.guard(&plan, &missing, None).run();
+    r.assert_code(64);
+    assert!(r.stderr.contains("no-such-rules.toml"), "{}", r.stderr);
+    assert!(
+        s.sink.requests().is_empty(),
+        "nothing is sent for an operator's typo"
+    );
+}

@@ -38,6 +38,7 @@ command = "if [ -e {m} ]; then exit 0; fi; touch {m}; sleep 30"
     r.assert_code(3);
     let doc = r.assert_envelope("rollback");
     assert_eq!(doc["outcome"], "interrupted", "{doc}");
+    assert_eq!(doc["interrupted"], "SIGTERM");
     assert!(
         doc["message"]
             .as_str()
