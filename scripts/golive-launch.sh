@@ -11,13 +11,14 @@
 #
 # Every decision is an exit code: 0 continue; 1 pause and watch again; 3 no
 # evidence, watch again; 2 roll back. More than PAUSES_ALLOWED pauses in a row
-# in one phase also roll back. Rolling back runs `rollback run --plan ROLLBACK_PLAN`
-# (whose --dry-run must pass at T-1h); without ROLLBACK_PLAN, ROLLBACK_CMD (default
-# golive-rollback.sh beside it) with ROLLBACK_REASON. Reports go to EVIDENCE_DIR.
+# in one phase also roll back. Rolling back runs `rollback run --plan ROLLBACK_PLAN`,
+# whose --dry-run must pass at T-1h before anything changes. Each step's report
+# is kept in EVIDENCE_DIR.
 #
 # Usage: golive-launch.sh [SETTINGS_FILE]
 #   SETTINGS_FILE holds NAME=value lines (see examples/launch.env); settings
-#   may also come from the environment. Required: SHIFT_CONFIG, PROMETHEUS_URL.
+#   may also come from the environment. Required: SHIFT_CONFIG, PROMETHEUS_URL,
+#   ROLLBACK_PLAN.
 #
 # Exit: 0 launched; 2 not launched (preflight or dns pre-check failed) or
 # rolled back; 3 a rollback did not complete, the state is unknown; 64 usage.
@@ -55,17 +56,15 @@ golive_settings "${BASH_SOURCE[0]}" 24 "$@"
 : "${FULL_WATCH:=24h}"
 : "${PAUSES_ALLOWED:=2}"
 : "${ROLLBACK_PLAN:=}"
-: "${ROLLBACK_CMD:=$here/golive-rollback.sh}"
 
 [ -n "$SHIFT_CONFIG" ] || { echo "golive-launch: set SHIFT_CONFIG (a shift.toml)" >&2; exit 64; }
 [ -n "$PROMETHEUS_URL" ] || { echo "golive-launch: set PROMETHEUS_URL" >&2; exit 64; }
+[ -n "$ROLLBACK_PLAN" ] || { echo "golive-launch: set ROLLBACK_PLAN (the rollback a failing gate runs; docs/rollback.md)" >&2; exit 64; }
 if [ -n "$DNS_NAME" ] && [ -z "$DNS_EXPECT" ]; then
   echo "golive-launch: DNS_NAME needs DNS_EXPECT (the value after the cutover)" >&2
   exit 64
 fi
-tools="probe dns-watch metric-gate shift"
-[ -n "$ROLLBACK_PLAN" ] && tools="$tools rollback"
-for t in $tools; do
+for t in probe dns-watch metric-gate shift rollback; do
   [ -x "$GOLIVE_BIN/$t" ] || { echo "golive-launch: $GOLIVE_BIN/$t not found (make build, or set GOLIVE_BIN)" >&2; exit 64; }
 done
 export GOLIVE_BIN EVIDENCE_DIR SHIFT_CONFIG BLUE GREEN PROMETHEUS_URL \
@@ -90,13 +89,8 @@ run() {
 rollback() {
   log "ROLLBACK: $*"
   local rc
-  if [ -n "$ROLLBACK_PLAN" ]; then
-    run rollback "$GOLIVE_BIN/rollback" run --plan "$ROLLBACK_PLAN" --reason "$*"
-    rc=$?
-  else
-    ROLLBACK_REASON="$*" "$ROLLBACK_CMD"
-    rc=$?
-  fi
+  run rollback "$GOLIVE_BIN/rollback" run --plan "$ROLLBACK_PLAN" --reason "$*"
+  rc=$?
   if [ $rc -eq 0 ] || [ $rc -eq 1 ]; then
     log "rolled back (rollback exit $rc); evidence in $EVIDENCE_DIR"
     exit 2
@@ -154,10 +148,8 @@ if [ -n "$PREFLIGHT" ]; then
 fi
 # The rollback must work the first time it is needed: its plan loads and
 # every step can say what it would do, before anything changes.
-if [ -n "$ROLLBACK_PLAN" ]; then
-  run rollback-dry-run "$GOLIVE_BIN/rollback" run --plan "$ROLLBACK_PLAN" --dry-run ||
-    { log "the rollback plan $ROLLBACK_PLAN does not dry-run cleanly: not launching"; exit 2; }
-fi
+run rollback-dry-run "$GOLIVE_BIN/rollback" run --plan "$ROLLBACK_PLAN" --dry-run ||
+  { log "the rollback plan $ROLLBACK_PLAN does not dry-run cleanly: not launching"; exit 2; }
 
 if [ -n "$DNS_NAME" ]; then
   expect_before=()
