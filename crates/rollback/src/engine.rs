@@ -85,6 +85,8 @@ pub struct StepFigures {
     pub on_failure: &'static str,
     /// Time it took.
     pub duration_ms: f64,
+    /// When it ended (null: it did not run in this run).
+    pub ended_at: Option<String>,
     /// What it saw: a tool's summary, a notify report, …
     #[serde(flatten)]
     pub figures: Map<String, Value>,
@@ -489,6 +491,7 @@ fn item(
                 OnFailure::Continue => "continue",
             },
             duration_ms: golive_core::duration_ms(took),
+            ended_at: (state == "ok" || state == "failed").then(golive_core::now_rfc3339),
             figures: o.figures,
         },
     }
