@@ -4,18 +4,12 @@
 //! named by file and line, and what a file says is what is read.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use testkit::props::cfg;
 
 use dns_watch::servers::{from_flags, parse_addr, parse_csv, parse_resolv_conf};
 use proptest::collection::vec;
 use proptest::prelude::*;
 use proptest::sample::select;
-
-fn cfg() -> ProptestConfig {
-    ProptestConfig {
-        failure_persistence: None,
-        ..ProptestConfig::with_cases(256)
-    }
-}
 
 /// Any text, including control characters and the pieces addresses and
 /// CSV lines are made of.

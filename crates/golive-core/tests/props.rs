@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use testkit::props::{assert_hidden, cfg, toml_str};
 
 use golive_core::config;
 use golive_core::redact::{self, MASK};
@@ -16,15 +17,6 @@ use proptest::collection::vec;
 use proptest::prelude::*;
 use proptest::sample::select;
 use serde::Deserialize;
-
-/// Modest case counts (the suite runs on 2 cores); failures are kept as
-/// plain `#[test]`s below rather than in a regressions file.
-fn cfg() -> ProptestConfig {
-    ProptestConfig {
-        failure_persistence: None,
-        ..ProptestConfig::with_cases(256)
-    }
-}
 
 /// Any text: arbitrary chars (control characters and unassigned code points
 /// included), printable unicode, and strings built from the pieces parsers
@@ -64,14 +56,6 @@ fn query_secret() -> impl Strategy<Value = String> {
 /// message) might repeat a secret.
 fn around() -> impl Strategy<Value = (String, String)> {
     ("\\PC{0,12}", "\\PC{0,12}")
-}
-
-fn assert_hidden(shown: &str, secret: &str) -> Result<(), TestCaseError> {
-    prop_assert!(
-        !shown.contains(secret),
-        "secret {secret:?} survives in {shown:?}"
-    );
-    Ok(())
 }
 
 // ---------------------------------------------------------------- durations
@@ -867,23 +851,6 @@ struct Conf {
     password: Option<String>,
     #[serde(default)]
     list: Vec<String>,
-}
-
-/// `s` as a TOML basic string.
-fn toml_str(s: &str) -> String {
-    let mut out = String::from("\"");
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if (c as u32) < 0x20 || c == '\u{7f}' => {
-                out.push_str(&format!("\\u{:04X}", c as u32))
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
 }
 
 /// Set a variable only this test file reads.

@@ -5,19 +5,13 @@
 //! file.
 
 use std::time::Duration;
+use testkit::props::{cfg, toml_str};
 
 use metric_gate::condition::{Condition, Op, Threshold, Unit, fmt_beside, parse_number};
 use metric_gate::rules::{Fallback, Overrides, RuleSet, load};
 use proptest::collection::vec;
 use proptest::prelude::*;
 use proptest::sample::select;
-
-fn cfg() -> ProptestConfig {
-    ProptestConfig {
-        failure_persistence: None,
-        ..ProptestConfig::with_cases(256)
-    }
-}
 
 /// Any text, including control characters and the pieces conditions are
 /// made of.
@@ -275,23 +269,6 @@ fn load_text(text: &str) -> Result<RuleSet, golive_core::Error> {
     let p = dir.path().join("rules.toml");
     std::fs::write(&p, text).unwrap();
     load(&p, &Overrides::default())
-}
-
-/// `s` as a TOML basic string.
-fn toml_str(s: &str) -> String {
-    let mut out = String::from("\"");
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if (c as u32) < 0x20 || c == '\u{7f}' => {
-                out.push_str(&format!("\\u{:04X}", c as u32))
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
 }
 
 fn duration_text() -> impl Strategy<Value = (String, Duration)> {

@@ -10,13 +10,7 @@ use shift::split::{
     EPSILON, MAX_WEIGHT, Pool, Split, hundred_weights, parse_spec, pool_weights, ramp, shares,
     valid_name,
 };
-
-fn cfg() -> ProptestConfig {
-    ProptestConfig {
-        failure_persistence: None,
-        ..ProptestConfig::with_cases(256)
-    }
-}
+use testkit::props::cfg;
 
 /// Any text, including control characters and the pieces splits are made
 /// of.

@@ -19,6 +19,8 @@ pub mod nginx;
 pub mod postgres;
 pub mod process;
 pub mod prometheus;
+#[cfg(feature = "props")]
+pub mod props;
 pub mod redis;
 pub mod schema;
 pub mod sink;

@@ -5,6 +5,7 @@
 //! says. (No servers: these never touch the network.)
 
 use std::time::Duration;
+use testkit::props::{assert_hidden, cfg, toml_str};
 
 use clap::Parser;
 use golive_core::redact;
@@ -18,13 +19,6 @@ use proptest::collection::vec;
 use proptest::prelude::*;
 use proptest::sample::select;
 use serde_json::{Value, json};
-
-fn cfg() -> ProptestConfig {
-    ProptestConfig {
-        failure_persistence: None,
-        ..ProptestConfig::with_cases(256)
-    }
-}
 
 /// Any text, including control characters and the pieces probe's inputs
 /// are made of.
@@ -61,14 +55,6 @@ fn sensitive_header() -> impl Strategy<Value = &'static str> {
         "Private-Token",
         "X-Client-Secret",
     ])
-}
-
-fn assert_hidden(shown: &str, secret: &str) -> Result<(), TestCaseError> {
-    prop_assert!(
-        !shown.contains(secret),
-        "secret {secret:?} survives in {shown:?}"
-    );
-    Ok(())
 }
 
 fn set_env(name: &str, value: &str) {
@@ -412,23 +398,6 @@ proptest! {
 fn plan_from(args: &[&str]) -> Result<Plan, golive_core::Error> {
     let cli = Cli::try_parse_from(args).map_err(|e| golive_core::Error::usage(e.to_string()))?;
     plan(cli)
-}
-
-/// `s` as a TOML basic string.
-fn toml_str(s: &str) -> String {
-    let mut out = String::from("\"");
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if (c as u32) < 0x20 || c == '\u{7f}' => {
-                out.push_str(&format!("\\u{:04X}", c as u32))
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
 }
 
 /// One `[[check]]` that should plan: its TOML, name and how it is shown.
