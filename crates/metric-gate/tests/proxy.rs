@@ -9,16 +9,7 @@ mod common;
 use common::*;
 use testkit::ConnectProxy;
 
-const PROXY_VARS: [&str; 8] = [
-    "http_proxy",
-    "HTTP_PROXY",
-    "https_proxy",
-    "HTTPS_PROXY",
-    "all_proxy",
-    "ALL_PROXY",
-    "no_proxy",
-    "NO_PROXY",
-];
+use testkit::faults::PROXY_VARS;
 
 /// `metric-gate check` of `vector(1)` (critical below 1: passes when seen)
 /// with every proxy variable cleared, then `vars`.

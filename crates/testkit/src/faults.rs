@@ -275,3 +275,16 @@ fn tunnel(mut client: TcpStream, seen: &std::sync::Mutex<Vec<String>>) {
     let _ = client.shutdown(std::net::Shutdown::Both);
     let _ = up.join();
 }
+
+/// Every variable that makes a client use a proxy (curl's and ureq's):
+/// tests that set one remove the others.
+pub const PROXY_VARS: [&str; 8] = [
+    "http_proxy",
+    "HTTP_PROXY",
+    "https_proxy",
+    "HTTPS_PROXY",
+    "all_proxy",
+    "ALL_PROXY",
+    "no_proxy",
+    "NO_PROXY",
+];

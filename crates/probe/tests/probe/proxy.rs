@@ -9,16 +9,7 @@ use testkit::{ConnectProxy, GarbageHttp, Prometheus};
 
 use crate::{check, probe};
 
-const PROXY_VARS: [&str; 8] = [
-    "http_proxy",
-    "HTTP_PROXY",
-    "https_proxy",
-    "HTTPS_PROXY",
-    "all_proxy",
-    "ALL_PROXY",
-    "no_proxy",
-    "NO_PROXY",
-];
+use testkit::faults::PROXY_VARS;
 
 /// probe with every proxy variable cleared (empty is unset), then `vars`.
 fn probe_env(vars: &[(&str, &str)]) -> Cli {

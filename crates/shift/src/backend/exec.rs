@@ -192,10 +192,6 @@ impl Backend for Exec {
         }
     }
 
-    fn stand_in(&self, split: &Split, pools: &[Pool]) -> Snapshot {
-        snapshot(split, pools)
-    }
-
     fn exact_weights(&self) -> bool {
         false
     }
@@ -418,23 +414,7 @@ pub fn target(split: &Split, pools: &[Pool]) -> Target {
 
 /// A snapshot standing for a known split (read back, or the journal's).
 pub fn snapshot(live: &Split, pools: &[Pool]) -> Snapshot {
-    let t = target(live, pools);
-    Snapshot {
-        split: Some(live.clone()),
-        servers: t
-            .weights
-            .iter()
-            .map(|(p, _, w)| ServerView {
-                pool: Some(p.clone()),
-                name: p.clone(),
-                weight: *w,
-                state: None,
-                serving: None,
-            })
-            .collect(),
-        others: Vec::new(),
-        raw: Raw::Weights,
-    }
+    crate::backend::snapshot_of(&target(live, pools), Raw::Weights)
 }
 
 /// Whether the live split already is the target, so there is nothing to do:

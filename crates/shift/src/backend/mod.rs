@@ -406,6 +406,11 @@ pub fn describe_servers(servers: &[ServerView]) -> String {
 
 /// A snapshot as if `t` had been applied.
 pub fn pretend<B: Backend + ?Sized>(backend: &B, pools: &[Pool], t: &Target) -> Snapshot {
+    snapshot_of(t, backend.raw_for(pools, t))
+}
+
+/// The snapshot holding exactly `t`'s weights, restorable as `raw` says.
+pub fn snapshot_of(t: &Target, raw: Raw) -> Snapshot {
     Snapshot {
         split: Some(t.split.clone()),
         servers: t
@@ -420,6 +425,6 @@ pub fn pretend<B: Backend + ?Sized>(backend: &B, pools: &[Pool], t: &Target) -> 
             })
             .collect(),
         others: Vec::new(),
-        raw: backend.raw_for(pools, t),
+        raw,
     }
 }
