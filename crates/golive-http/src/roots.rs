@@ -26,7 +26,13 @@ impl Roots {
     /// Trust only the certificates in `path` (PEM); an unreadable file or one
     /// without certificates is a usage error.
     pub fn from_ca_file(path: &str) -> Result<Roots, String> {
-        let certs = read_pem(path).map_err(|e| format!("--ca {path}: {e}"))?;
+        Self::from_pem_file(path, "--ca")
+    }
+
+    /// The same, with errors naming the setting the file came from
+    /// (`sslrootcert /path: …`).
+    pub fn from_pem_file(path: &str, setting: &str) -> Result<Roots, String> {
+        let certs = read_pem(path).map_err(|e| format!("{setting} {path}: {e}"))?;
         Ok(Roots::Ca {
             path: path.to_string(),
             certs: Arc::new(certs),

@@ -16,6 +16,8 @@ pub mod haproxy;
 pub mod knot;
 pub mod launch;
 pub mod nginx;
+pub mod pgbouncer;
+pub mod pki;
 pub mod postgres;
 pub mod process;
 pub mod prometheus;

@@ -53,6 +53,16 @@ fn bin_dir() -> PathBuf {
 impl Postgres {
     /// initdb a fresh cluster and start it on a free port.
     pub fn start() -> Postgres {
+        Self::start_inner(None)
+    }
+
+    /// The same with `ssl = on`, serving `leaf` (plaintext stays allowed:
+    /// the client's sslmode decides).
+    pub fn start_tls(leaf: &crate::pki::Leaf) -> Postgres {
+        Self::start_inner(Some(leaf))
+    }
+
+    fn start_inner(tls: Option<&crate::pki::Leaf>) -> Postgres {
         let bin = bin_dir();
         for b in ["initdb", "postgres"] {
             if !bin.join(b).exists() {
@@ -100,6 +110,14 @@ impl Postgres {
             .args(["-c", "full_page_writes=off", "-c", "max_connections=20"])
             .args(["-c", "shared_buffers=16MB", "-c", "logging_collector=off"])
             .env("LC_ALL", "C");
+        if let Some(leaf) = tls {
+            let own = crate::pki::Pki::private_copy(leaf, dir.path(), ids);
+            cmd.args(["-c", "ssl=on"])
+                .arg("-c")
+                .arg(format!("ssl_cert_file={}", own.cert.display()))
+                .arg("-c")
+                .arg(format!("ssl_key_file={}", own.key.display()));
+        }
         as_user(&mut cmd, ids);
         let mut proc = Proc::spawn("postgres", cmd, &dir.path().join("postgres.log"))
             .with_stop_signal(libc::SIGINT);

@@ -4,6 +4,7 @@
 
 pub mod file;
 pub mod http;
+pub mod pgtls;
 pub mod postgres;
 pub mod prometheus;
 pub mod redis;

@@ -1,6 +1,12 @@
 //! `probe postgres DSN`: log in, run a query (`SELECT 1`), and read how full
 //! the connection pool is — the runbook's `psql … -c "SELECT 1;"` and its
 //! "Database connection pool healthy".
+//!
+//! TLS follows libpq's `sslmode` (see [`super::pgtls`]). The statement
+//! timeout is `SET LOCAL` inside the check's own query, not a startup
+//! option: pgbouncer refuses unknown startup options, and in transaction
+//! pooling a session-level `SET` would outlive the check on a shared server
+//! connection.
 
 use std::time::{Duration, Instant};
 
@@ -8,6 +14,7 @@ use golive_core::units::human_duration;
 use golive_core::{Status, duration_ms};
 use postgres::SimpleQueryMessage;
 
+use super::pgtls::{self, Connector, Ssl, SslMode};
 use crate::outcome::{Outcome, Verdict, error_chain};
 
 /// A PostgreSQL check.
@@ -17,6 +24,8 @@ pub struct PostgresSpec {
     pub config: postgres::Config,
     /// The DSN as it may be shown.
     pub display: String,
+    /// TLS settings.
+    pub ssl: Ssl,
     /// The query to run.
     pub query: String,
     /// Connections used above this percentage of `max_connections` is CRITICAL.
@@ -37,9 +46,11 @@ impl PostgresSpec {
     ) -> Result<Self, String> {
         // Redact (and register the password) before anything can print it.
         let display = golive_core::redact::dsn(dsn);
-        let mut config: postgres::Config = dsn.parse().map_err(|e: postgres::Error| {
+        let (rest, ssl) = pgtls::split(dsn).map_err(|e| format!("'{display}': {e}"))?;
+        let mut config: postgres::Config = rest.parse().map_err(|e: postgres::Error| {
             format!("'{display}' is not a PostgreSQL DSN: {}", error_chain(&e))
         })?;
+        config.ssl_mode(ssl.crate_mode());
         if config.get_hosts().is_empty() {
             return Err(format!(
                 "'{}' names no host",
@@ -69,6 +80,7 @@ impl PostgresSpec {
         Ok(PostgresSpec {
             config,
             display,
+            ssl,
             query,
             max_used_pct,
             warn_used_pct,
@@ -76,10 +88,26 @@ impl PostgresSpec {
     }
 }
 
+/// `sslmode=…, sslrootcert=…` as said in an error.
+fn ssl_settings(ssl: &Ssl) -> String {
+    match &ssl.rootcert {
+        Some(r) => format!("sslmode={}, sslrootcert={r}", ssl.mode.name()),
+        None => format!("sslmode={}", ssl.mode.name()),
+    }
+}
+
 const STATS: &str = "SELECT current_setting('server_version'), \
      current_setting('max_connections'), \
      current_setting('superuser_reserved_connections'), \
      (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend')";
+
+/// `sql` with the statement timeout set for its own transaction only.
+fn bounded(sql: &str, limit: Duration) -> String {
+    format!(
+        "SET LOCAL statement_timeout = {}; {sql}",
+        limit.as_millis().max(1)
+    )
+}
 
 fn describe(e: &postgres::Error, limit: Duration) -> (String, &'static str) {
     if let Some(db) = e.as_db_error() {
@@ -102,7 +130,11 @@ fn describe(e: &postgres::Error, limit: Duration) -> (String, &'static str) {
     }
     let text = error_chain(e);
     let lower = text.to_ascii_lowercase();
-    if lower.contains("timed out") || lower.contains("timeout") {
+    if lower.contains("server does not support tls") {
+        ("the server does not offer TLS".into(), "tls")
+    } else if lower.contains("tls") || lower.contains("certificate") {
+        (text, "tls")
+    } else if lower.contains("timed out") || lower.contains("timeout") {
         (
             format!("no answer within {} (timed out)", human_duration(limit)),
             "timeout",
@@ -118,13 +150,10 @@ fn describe(e: &postgres::Error, limit: Duration) -> (String, &'static str) {
 pub fn probe(spec: &PostgresSpec, limit: Duration) -> Outcome {
     let mut config = spec.config.clone();
     config.connect_timeout(limit);
-    // The server cancels a query that overruns the attempt.
-    let timeout_opt = format!("-c statement_timeout={}", limit.as_millis().max(1));
-    let options = match config.get_options() {
-        Some(o) if !o.is_empty() => format!("{o} {timeout_opt}"),
-        _ => timeout_opt,
+    let tls = match Connector::new(&spec.ssl) {
+        Ok(t) => t,
+        Err(e) => return Outcome::unknown(e),
     };
-    config.options(&options);
     let fail = |(msg, kind): (String, &'static str)| {
         let msg = if kind == "connection_refused" {
             let host = match spec.config.get_hosts().first() {
@@ -134,21 +163,26 @@ pub fn probe(spec: &PostgresSpec, limit: Duration) -> Outcome {
             };
             let port = spec.config.get_ports().first().copied().unwrap_or(5432);
             format!("connection refused at {host}:{port}")
+        } else if kind == "tls" {
+            let why = tls.refusal().map(|r| format!("TLS handshake failed: {r}"));
+            format!("{} ({})", why.unwrap_or(msg), ssl_settings(&spec.ssl))
         } else {
             msg
         };
         Outcome::critical(msg)
             .with("dsn", spec.display.clone())
+            .with("sslmode", spec.ssl.mode.name())
             .with("error", kind)
     };
     let t0 = Instant::now();
-    let mut client = match config.connect(postgres::NoTls) {
+    let mut client = match config.connect(tls.clone()) {
         Ok(c) => c,
         Err(e) => return fail(describe(&e, limit)),
     };
     let connect_took = t0.elapsed();
+    let session = tls.session();
     let t1 = Instant::now();
-    let rows = match client.simple_query(&spec.query) {
+    let rows = match client.simple_query(&bounded(&spec.query, limit)) {
         Ok(msgs) => msgs,
         Err(e) => {
             let (msg, kind) = describe(&e, limit);
@@ -171,7 +205,7 @@ pub fn probe(spec: &PostgresSpec, limit: Duration) -> Outcome {
     let mut v = Verdict::default();
     let mut version = None;
     let mut conns: Option<(i64, i64, i64)> = None;
-    match client.simple_query(STATS) {
+    match client.simple_query(&bounded(STATS, limit)) {
         Ok(msgs) => {
             for m in msgs {
                 if let SimpleQueryMessage::Row(r) = m {
@@ -227,13 +261,35 @@ pub fn probe(spec: &PostgresSpec, limit: Duration) -> Outcome {
     if let (Some((used, max, _)), Some(p)) = (conns, pct) {
         base.push_str(&format!(", {used}/{max} connections ({p}%)"));
     }
+    base.push_str(&match (&session, spec.ssl.mode) {
+        (Some(s), _) => format!(
+            ", {} ({}: {} verified)",
+            s.version,
+            spec.ssl.mode.name(),
+            spec.ssl.verified()
+        ),
+        (None, SslMode::Prefer) => {
+            ", not encrypted (sslmode=prefer: the server offers no TLS)".to_string()
+        }
+        (None, _) => ", not encrypted (sslmode=disable)".to_string(),
+    });
     let mut o = v
         .outcome(&base)
         .with("dsn", spec.display.clone())
+        .with("sslmode", spec.ssl.mode.name())
+        .with("encrypted", session.is_some())
         .with("latency_ms", duration_ms(total))
         .with("connect_ms", duration_ms(connect_took))
         .with("query_ms", duration_ms(query_took))
         .with("rows", n_rows);
+    if let Some(s) = session {
+        o.set("tls_version", s.version);
+        o.set("cipher", s.cipher);
+        o.set("tls_verified", spec.ssl.verified());
+        if let Some(r) = &spec.ssl.rootcert {
+            o.set("sslrootcert", r.clone());
+        }
+    }
     if let Some(Some(val)) = first {
         o.set("value", val);
     }

@@ -73,17 +73,71 @@ impl TlsSpec {
     }
 }
 
-/// Lets the handshake finish whatever the chain looks like, remembering the
-/// chain and what real verification said, so an expired or mismatched
-/// certificate can still be described.
+/// What a handshake must prove before it may finish.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Enforce {
+    /// Nothing: finish whatever the chain looks like (and describe it after).
+    Nothing,
+    /// A chain to a trusted root; any host name (libpq's `verify-ca`).
+    Chain,
+    /// A trusted chain for the host name (libpq's `verify-full`).
+    Full,
+}
+
+/// Verifies with webpki and remembers the chain and what verification said,
+/// so an expired or mismatched certificate can still be described; what it
+/// refuses in the handshake itself is set by [`Enforce`].
 #[derive(Debug)]
-struct Recorder {
+pub struct Recorder {
     inner: Arc<WebPkiServerVerifier>,
+    enforce: Enforce,
     seen: Mutex<Option<Seen>>,
 }
 
 /// The chain the server presented, and what verification said of it.
-type Seen = (Vec<CertificateDer<'static>>, Result<(), rustls::Error>);
+pub type Seen = (Vec<CertificateDer<'static>>, Result<(), rustls::Error>);
+
+impl Recorder {
+    /// A verifier over `roots` that refuses what `enforce` demands.
+    pub fn new(roots: &Roots, enforce: Enforce) -> Result<Arc<Recorder>, String> {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let inner = WebPkiServerVerifier::builder_with_provider(Arc::new(roots.store()), provider)
+            .build()
+            .map_err(|e| format!("no usable trust roots: {e}"))?;
+        Ok(Arc::new(Recorder {
+            inner,
+            enforce,
+            seen: Mutex::new(None),
+        }))
+    }
+
+    /// A client configuration that verifies through this recorder.
+    pub fn client_config(self: &Arc<Self>) -> Result<rustls::ClientConfig, String> {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        Ok(rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| format!("TLS setup: {e}"))?
+            .dangerous()
+            .with_custom_certificate_verifier(self.clone())
+            .with_no_client_auth())
+    }
+
+    /// The chain seen in the last handshake, and what verification said.
+    pub fn take(&self) -> Option<Seen> {
+        self.seen.lock().unwrap_or_else(|p| p.into_inner()).take()
+    }
+}
+
+/// A host-name mismatch, which `verify-ca` forgives.
+fn name_mismatch(e: &rustls::Error) -> bool {
+    matches!(
+        e,
+        rustls::Error::InvalidCertificate(
+            rustls::CertificateError::NotValidForName
+                | rustls::CertificateError::NotValidForNameContext { .. }
+        )
+    )
+}
 
 impl ServerCertVerifier for Recorder {
     fn verify_server_cert(
@@ -100,8 +154,16 @@ impl ServerCertVerifier for Recorder {
             .map(|_| ());
         let mut chain = vec![end_entity.clone().into_owned()];
         chain.extend(intermediates.iter().map(|c| c.clone().into_owned()));
+        let refuse = match (&verdict, self.enforce) {
+            (Ok(()), _) | (Err(_), Enforce::Nothing) => None,
+            (Err(e), Enforce::Chain) if name_mismatch(e) => None,
+            (Err(e), _) => Some(e.clone()),
+        };
         *self.seen.lock().unwrap_or_else(|p| p.into_inner()) = Some((chain, verdict));
-        Ok(ServerCertVerified::assertion())
+        match refuse {
+            Some(e) => Err(e),
+            None => Ok(ServerCertVerified::assertion()),
+        }
     }
 
     fn verify_tls12_signature(
@@ -227,7 +289,7 @@ impl CertInfo {
     }
 }
 
-fn version_name(v: rustls::ProtocolVersion) -> String {
+pub fn version_name(v: rustls::ProtocolVersion) -> String {
     match v {
         rustls::ProtocolVersion::TLSv1_3 => "TLS 1.3".into(),
         rustls::ProtocolVersion::TLSv1_2 => "TLS 1.2".into(),
@@ -247,28 +309,13 @@ pub fn probe(spec: &TlsSpec, limit: Duration) -> Outcome {
     };
     let t0 = Instant::now();
     let deadline = golive_core::Deadline::after(limit);
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let inner = match WebPkiServerVerifier::builder_with_provider(
-        Arc::new(spec.roots.store()),
-        provider.clone(),
-    )
-    .build()
-    {
-        Ok(v) => v,
-        Err(e) => return Outcome::unknown(format!("no usable trust roots: {e}")),
+    let recorder = match Recorder::new(&spec.roots, Enforce::Nothing) {
+        Ok(r) => r,
+        Err(e) => return Outcome::unknown(e),
     };
-    let recorder = Arc::new(Recorder {
-        inner,
-        seen: Mutex::new(None),
-    });
-    let config = match rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-    {
-        Ok(b) => b
-            .dangerous()
-            .with_custom_certificate_verifier(recorder.clone())
-            .with_no_client_auth(),
-        Err(e) => return Outcome::unknown(format!("TLS setup: {e}")),
+    let config = match recorder.client_config() {
+        Ok(c) => c,
+        Err(e) => return Outcome::unknown(e),
     };
     let Ok(name) = ServerName::try_from(spec.server_name.clone()) else {
         return Outcome::unknown(format!("'{}' is not a TLS server name", spec.server_name));
@@ -329,12 +376,7 @@ pub fn probe(spec: &TlsSpec, limit: Duration) -> Outcome {
         .negotiated_cipher_suite()
         .map(|s| format!("{:?}", s.suite()))
         .unwrap_or_default();
-    let seen = recorder
-        .seen
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .take();
-    let Some((chain, verified)) = seen else {
+    let Some((chain, verified)) = recorder.take() else {
         return fail("the server sent no certificate".into(), "no_certificate");
     };
     let now = SystemTime::now();

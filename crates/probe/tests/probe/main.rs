@@ -7,6 +7,7 @@ mod contract;
 mod file;
 mod http;
 mod postgres;
+mod postgres_tls;
 mod prometheus;
 mod props;
 mod proxy;

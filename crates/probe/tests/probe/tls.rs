@@ -1,120 +1,28 @@
 //! `probe tls` (and https in `probe http`) against nginx serving
-//! certificates made for the test by the openssl CLI: a private CA, a valid
+//! certificates made for the test by the openssl CLI (testkit's pki): a private CA, a valid
 //! leaf, one expiring in three days and one for another host name.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
 
+use testkit::pki::Pki;
 use testkit::{Nginx, SilentListener};
 
 use crate::{assert_honoured, check, probe};
 
-struct Pki {
-    dir: tempfile::TempDir,
-}
-
-impl Pki {
-    fn path(&self, f: &str) -> PathBuf {
-        self.dir.path().join(f)
-    }
-    fn ca(&self) -> String {
-        self.path("ca.pem").display().to_string()
-    }
-}
-
-fn openssl(dir: &Path, args: &[&str]) {
-    let bin = testkit::require("openssl", "openssl");
-    testkit::process::run("openssl", Command::new(bin).current_dir(dir).args(args));
-}
-
 /// A CA and three leaves signed by it: `valid` (90 days, localhost and
 /// 127.0.0.1), `soon` (3 days) and `other` (valid, for other.example only).
 fn pki() -> Pki {
-    let dir = testkit::temp_dir("probe-pki");
-    let d = dir.path();
-    testkit::write(
-        &d.join("ca.cnf"),
-        "[req]\ndistinguished_name=dn\nx509_extensions=v3_ca\nprompt=no\n[dn]\nCN=golive test CA\n[v3_ca]\nbasicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash\n",
-    );
-    openssl(
-        d,
-        &[
-            "req",
-            "-x509",
-            "-new",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
-            "-nodes",
-            "-keyout",
-            "ca.key",
-            "-out",
-            "ca.pem",
-            "-days",
-            "365",
-            "-config",
-            "ca.cnf",
-        ],
-    );
-    for (name, days, san) in [
-        ("valid", "90", "DNS:localhost,IP:127.0.0.1"),
-        ("soon", "3", "DNS:localhost,IP:127.0.0.1"),
-        ("other", "90", "DNS:other.example"),
-    ] {
-        testkit::write(
-            &d.join(format!("{name}.ext")),
-            &format!(
-                "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\nsubjectAltName={san}\n"
-            ),
-        );
-        openssl(
-            d,
-            &[
-                "req",
-                "-new",
-                "-newkey",
-                "ec",
-                "-pkeyopt",
-                "ec_paramgen_curve:prime256v1",
-                "-nodes",
-                "-keyout",
-                &format!("{name}.key"),
-                "-out",
-                &format!("{name}.csr"),
-                "-subj",
-                &format!("/CN={name}.golive.test"),
-            ],
-        );
-        openssl(
-            d,
-            &[
-                "x509",
-                "-req",
-                "-in",
-                &format!("{name}.csr"),
-                "-CA",
-                "ca.pem",
-                "-CAkey",
-                "ca.key",
-                "-CAcreateserial",
-                "-days",
-                days,
-                "-extfile",
-                &format!("{name}.ext"),
-                "-out",
-                &format!("{name}.pem"),
-            ],
-        );
-    }
-    Pki { dir }
+    let pki = Pki::new();
+    pki.leaf("valid", 90, "DNS:localhost,IP:127.0.0.1");
+    pki.leaf("soon", 3, "DNS:localhost,IP:127.0.0.1");
+    pki.leaf("other", 90, "DNS:other.example");
+    pki
 }
 
 /// nginx with three TLS servers; returns it and the ports of valid, soon, other.
 fn serve(pki: &Pki) -> (Nginx, u16, u16, u16) {
     let (soon, other) = (testkit::free_port(), testkit::free_port());
-    let d = pki.dir.path().to_path_buf();
+    let d = pki.dir().to_path_buf();
     let nginx = Nginx::start_http(|port, _| {
         let server = |p: u16, name: &str| {
             format!(
@@ -314,28 +222,9 @@ fn a_silent_tls_server_fails_within_the_timeout() {
 #[test]
 fn an_expired_certificate_says_how_long_ago_it_expired() {
     let pki = pki();
-    let d = pki.dir.path().to_path_buf();
+    let d = pki.dir().to_path_buf();
     // Signed by the test CA, expired one day (and a few seconds) ago.
-    openssl(
-        &d,
-        &[
-            "x509",
-            "-req",
-            "-in",
-            "valid.csr",
-            "-CA",
-            "ca.pem",
-            "-CAkey",
-            "ca.key",
-            "-CAcreateserial",
-            "-days",
-            "-1",
-            "-extfile",
-            "valid.ext",
-            "-out",
-            "expired.pem",
-        ],
-    );
+    pki.resign("valid", -1, "expired");
     let nginx = Nginx::start_http(|port, _| {
         format!(
             "server {{ listen 127.0.0.1:{port} ssl; ssl_certificate {cert}; ssl_certificate_key {key}; location / {{ return 200 'ok'; }} }}\n",
@@ -367,7 +256,7 @@ fn an_expired_certificate_says_how_long_ago_it_expired() {
 #[test]
 fn prometheus_over_https_shows_insecure_when_asked() {
     let pki = pki();
-    let d = pki.dir.path().to_path_buf();
+    let d = pki.dir().to_path_buf();
     let answer = r#"{"status":"success","data":{"resultType":"vector","result":[{"metric":{"job":"api","instance":"a:1"},"value":[1,"1"]}]}}"#;
     let nginx = Nginx::start_http(|port, _| {
         format!(
