@@ -95,7 +95,9 @@ pub enum Command {
     )]
     Postgres(PostgresArgs),
     /// Redis: PING must answer PONG.
-    #[command(after_help = "Example:\n  probe redis redis://prod-redis:6379 --wait 30s")]
+    #[command(
+        after_help = "Examples:\n  probe redis redis://prod-redis:6379 --wait 30s\n  PROBE_REDIS_URL=\"rediss://app:$REDIS_PASSWORD@cache:6380/0\" probe redis --ca /etc/ssl/redis-ca.pem\nThe password is never printed; an ACL user goes before it (user:password@)."
+    )]
     Redis(RedisArgs),
     /// Prometheus: every series of a query (default `up`) must be non-zero.
     #[command(
@@ -210,9 +212,15 @@ pub struct PostgresArgs {
 /// `probe redis`.
 #[derive(Debug, Args)]
 pub struct RedisArgs {
-    /// redis://[:password@]host[:port][/db].
+    /// redis[s]://[[user]:password@]host[:port][/db]; rediss:// is TLS.
     #[arg(env = "PROBE_REDIS_URL", hide_env_values = true)]
     pub url: String,
+    /// rediss://: trust only the CA certificates in this PEM file.
+    #[arg(long, env = "PROBE_CA", value_name = "FILE")]
+    pub ca: Option<String>,
+    /// rediss://: do not verify the certificate (shown in the report).
+    #[arg(short = 'k', long)]
+    pub insecure: bool,
 }
 
 /// `probe prometheus`.
@@ -379,7 +387,8 @@ pub fn plan(cli: Cli) -> Result<Plan, Error> {
             ("postgres", s.display.clone(), Spec::Postgres(s))
         }
         Command::Redis(a) => {
-            let s = RedisSpec::new(&a.url).map_err(Error::usage)?;
+            let r = roots(a.ca.as_deref()).map_err(Error::usage)?;
+            let s = RedisSpec::new(&a.url, r, a.insecure).map_err(Error::usage)?;
             ("redis", s.display.clone(), Spec::Redis(s))
         }
         Command::Prometheus(a) => {

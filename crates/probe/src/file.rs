@@ -237,7 +237,7 @@ fn allowed(kind: Kind) -> (&'static str, &'static [&'static str]) {
                 "warn_connections_used",
             ],
         ),
-        Kind::Redis => ("url", &["url"]),
+        Kind::Redis => ("url", &["url", "ca", "insecure"]),
         Kind::Prometheus => (
             "url",
             &["url", "query", "headers", "ca", "insecure", "no_proxy"],
@@ -404,7 +404,8 @@ pub fn plan(args: &RunArgs, flags: &TimingArgs, format: Format) -> Result<Plan, 
                 (s.display.clone(), Spec::Postgres(s))
             }
             Kind::Redis => {
-                let s = RedisSpec::new(&target).map_err(|m| bad("url", m))?;
+                let s = RedisSpec::new(&target, r()?, e.insecure.unwrap_or(false))
+                    .map_err(|m| bad("url", m))?;
                 (s.display.clone(), Spec::Redis(s))
             }
             Kind::Prometheus => {

@@ -1,36 +1,80 @@
 //! `probe redis URL`: PING must answer PONG — the runbook's
 //! `redis-cli -h prod-redis ping` — with the server's version and role.
+//!
+//! `redis://[user:]password@host` logs in (an ACL user, or the default user
+//! with a password only); `rediss://` speaks TLS (rustls), verified against
+//! the system's roots or `--ca FILE`, or not verified with `--insecure`
+//! (which the report shows).
 
 use std::time::{Duration, Instant};
 
 use golive_core::units::human_duration;
 use golive_core::{Status, duration_ms};
 
+use super::roots::Roots;
 use crate::outcome::{Outcome, error_chain};
 
 /// A Redis check.
 #[derive(Debug)]
 pub struct RedisSpec {
-    /// The URL as given (may hold a password; never printed).
-    pub url: String,
     /// The URL as it may be shown.
     pub display: String,
+    /// The client, built once (holds the password; never printed).
+    client: redis::Client,
+    /// `rediss://`.
+    pub tls: bool,
+    /// Certificates not verified (`--insecure`).
+    pub insecure: bool,
+    /// The CA file trusted, if one was given.
+    pub ca: Option<String>,
 }
 
 impl RedisSpec {
-    /// From `redis://[:password@]host[:port][/db]`.
-    pub fn new(url: &str) -> Result<Self, String> {
+    /// From `redis[s]://[[user]:password@]host[:port][/db]`, the trust roots
+    /// and `--insecure` (both for rediss:// only).
+    pub fn new(url: &str, roots: Roots, insecure: bool) -> Result<Self, String> {
         let display = golive_core::redact::url(url);
-        if url.starts_with("rediss://") {
+        let bad =
+            |e: redis::RedisError| format!("'{display}' is not a Redis URL: {}", error_chain(&e));
+        let tls = url.starts_with("rediss://");
+        let ca = roots.ca_path().map(str::to_string);
+        if !tls && (insecure || ca.is_some()) {
             return Err(format!(
-                "'{display}': rediss:// (TLS) is not supported; check the port with `probe tls`"
+                "'{display}': --ca and --insecure are for rediss:// (TLS) URLs"
             ));
         }
-        redis::Client::open(url)
-            .map_err(|e| format!("'{display}' is not a Redis URL: {}", error_chain(&e)))?;
+        if url.contains('#') && !url.ends_with("#insecure") {
+            return Err(format!(
+                "'{display}': the only URL fragment Redis knows is #insecure"
+            ));
+        }
+        let insecure = insecure || url.ends_with("#insecure");
+        let client = if tls {
+            let mut u = url.trim_end_matches("#insecure").to_string();
+            if insecure {
+                u.push_str("#insecure");
+            }
+            let root_cert = match &ca {
+                Some(p) => Some(std::fs::read(p).map_err(|e| format!("--ca {p}: {e}"))?),
+                None => None,
+            };
+            redis::Client::build_with_tls(
+                u.as_str(),
+                redis::TlsCertificates {
+                    client_tls: None,
+                    root_cert,
+                },
+            )
+            .map_err(bad)?
+        } else {
+            redis::Client::open(url).map_err(bad)?
+        };
         Ok(RedisSpec {
-            url: url.to_string(),
             display,
+            client,
+            tls,
+            insecure,
+            ca,
         })
     }
 }
@@ -47,8 +91,25 @@ fn describe(e: &redis::RedisError, limit: Duration) -> (String, &'static str) {
         ("connection refused".into(), "connection_refused")
     } else if lower.contains("noauth") || lower.contains("wrongpass") || lower.contains("auth") {
         (text, "auth")
+    } else if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake")
+    {
+        (format!("TLS: {text}"), "tls")
     } else {
         (text, "redis")
+    }
+}
+
+impl RedisSpec {
+    /// `tls`, and for TLS `insecure` and `ca`.
+    fn tls_fields(&self, o: Outcome) -> Outcome {
+        let mut o = o.with("tls", self.tls);
+        if self.tls {
+            o.set("insecure", self.insecure);
+            if let Some(ca) = &self.ca {
+                o.set("ca", ca.clone());
+            }
+        }
+        o
     }
 }
 
@@ -60,17 +121,15 @@ pub fn probe(spec: &RedisSpec, limit: Duration) -> Outcome {
         } else {
             msg
         };
-        Outcome::critical(msg)
-            .with("url", spec.display.clone())
-            .with("error", kind)
+        spec.tls_fields(
+            Outcome::critical(msg)
+                .with("url", spec.display.clone())
+                .with("error", kind),
+        )
     };
     let deadline = golive_core::Deadline::after(limit);
-    let client = match redis::Client::open(spec.url.as_str()) {
-        Ok(c) => c,
-        Err(e) => return Outcome::unknown(error_chain(&e)),
-    };
     let t0 = Instant::now();
-    let mut conn = match client.get_connection_with_timeout(limit) {
+    let mut conn = match spec.client.get_connection_with_timeout(limit) {
         Ok(c) => c,
         Err(e) => return fail(describe(&e, limit)),
     };
@@ -117,6 +176,11 @@ pub fn probe(spec: &RedisSpec, limit: Duration) -> Outcome {
     .with("url", spec.display.clone())
     .with("latency_ms", duration_ms(took))
     .with("ping_ms", duration_ms(ping_took));
+    if spec.insecure {
+        o.message
+            .push_str(" (TLS certificate not verified: --insecure)");
+    }
+    let mut o = spec.tls_fields(o);
     if let Some(v) = version {
         o.set("server_version", v);
     }

@@ -13,6 +13,7 @@ mod props;
 mod proxy;
 mod redaction;
 mod redis;
+mod redis_tls;
 mod run;
 mod tls;
 
