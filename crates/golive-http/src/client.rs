@@ -30,6 +30,33 @@ pub struct Endpoint {
     pub headers: Vec<(String, String)>,
 }
 
+impl Endpoint {
+    /// Refuse what cannot be meant: basic auth and a bearer token both.
+    pub fn validate(&self) -> Result<(), String> {
+        let (_, userinfo) = split_userinfo(&self.url);
+        if (self.username.is_some() || userinfo.is_some()) && self.bearer_token.is_some() {
+            return Err("give a user (basic auth) or a bearer token, not both".to_string());
+        }
+        if self.password.is_some() && self.username.is_none() && userinfo.is_none() {
+            return Err("a password is set but no user to go with it".to_string());
+        }
+        Ok(())
+    }
+}
+
+/// A bearer token from a file (Kubernetes' service-account token, a Vault
+/// agent's sink): trimmed, never empty, registered as a secret.
+pub fn read_token_file(path: &str) -> Result<String, String> {
+    let text =
+        std::fs::read_to_string(path).map_err(|e| format!("bearer token file {path}: {e}"))?;
+    let token = text.trim().to_string();
+    if token.is_empty() {
+        return Err(format!("bearer token file {path} is empty"));
+    }
+    redact::register(&token);
+    Ok(token)
+}
+
 /// How to talk to it.
 #[derive(Debug, Clone)]
 pub struct Options {

@@ -17,13 +17,15 @@
 #![deny(missing_docs)]
 
 mod client;
+mod headers;
 pub mod prom;
 mod proxy;
 mod roots;
 
 pub use client::{
     Client, Endpoint, ErrorKind, HttpError, Options, decode_query_value, encode_query_value,
-    split_userinfo, timed_out,
+    read_token_file, split_userinfo, timed_out,
 };
+pub use headers::{parse_header, parse_headers};
 pub use proxy::{Proxy, bypasses};
 pub use roots::Roots;

@@ -34,8 +34,12 @@ Examples:
   metric-gate watch --rules gates.toml --interval 10s --duration 1h || rollback …
 
 Conditions: '> 0.05', '>= 5%', '< 300ms', '== 1', '!= 0', '0.1..0.5', 'outside 0.1..0.5',
-'> 1.5x baseline' (with --baseline-query). Auth: METRIC_GATE_USERNAME and
-METRIC_GATE_PASSWORD, or METRIC_GATE_BEARER_TOKEN (never on the command line).
+'> 1.5x baseline' (with --baseline-query). Auth: basic auth from the URL
+(https://user:pass@…) or --user with METRIC_GATE_PASSWORD; a bearer token from
+--bearer-token-file or METRIC_GATE_BEARER_TOKEN; tenant headers with --header
+'X-Scope-OrgID: team-a'. Secrets never go on the command line, and are masked
+in every output. A rules file's [prometheus] table takes the same (url,
+username, password, bearer_token, bearer_token_file, headers, ca, insecure).
 Proxies: http_proxy / https_proxy / all_proxy and no_proxy are honoured as curl
 reads them, and a proxy used is named in the report and in every error;
 --no-proxy (METRIC_GATE_NO_PROXY=true) goes direct.";
@@ -110,11 +114,27 @@ struct SourceArgs {
     #[arg(long, env = "METRIC_GATE_TIMEOUT", value_name = "DUR", default_value = "10s", value_parser = parse_timeout)]
     timeout: Duration,
     /// Do not verify Prometheus's TLS certificate (shown in the report).
-    #[arg(long)]
+    #[arg(long, env = "METRIC_GATE_INSECURE")]
     insecure: bool,
     /// Trust only the CA certificates in this PEM file for https.
     #[arg(long, env = "METRIC_GATE_CA", value_name = "FILE")]
     ca: Option<String>,
+    /// Basic auth user; the password comes from METRIC_GATE_PASSWORD, never the command line.
+    #[arg(long = "user", env = "METRIC_GATE_USERNAME", value_name = "USER")]
+    user: Option<String>,
+    /// Send the bearer token in this file (a service-account or vault-agent token).
+    #[arg(long, env = "METRIC_GATE_BEARER_TOKEN_FILE", value_name = "FILE")]
+    bearer_token_file: Option<String>,
+    /// Request header 'Name: value', e.g. 'X-Scope-OrgID: tenant-1' (repeatable; ${VAR} reads the environment; METRIC_GATE_HEADERS: one a line).
+    #[arg(
+        short = 'H',
+        long = "header",
+        env = "METRIC_GATE_HEADERS",
+        value_name = "HEADER",
+        value_delimiter = '\n',
+        hide_env_values = true
+    )]
+    headers: Vec<String>,
     /// Reach Prometheus directly, whatever http_proxy / https_proxy / all_proxy say.
     #[arg(long, env = "METRIC_GATE_NO_PROXY")]
     no_proxy: bool,
@@ -274,22 +294,39 @@ fn build(cli: Cli, format_given: bool) -> Result<Config, Error> {
         .map_err(|e| Error::usage(format!("{e} (see --help)")))?;
     let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
     let usage = |e: String| Error::usage(format!("{e} (see --help)"));
+    let ca = src.ca.clone().or(file_source.ca.clone());
     let http = Options {
-        roots: match &src.ca {
+        roots: match &ca {
             Some(p) => golive_http::Roots::from_ca_file(p).map_err(usage)?,
             None => golive_http::Roots::System,
         },
-        insecure: src.insecure,
+        insecure: src.insecure || file_source.insecure.unwrap_or(false),
         proxy: golive_http::Proxy::for_url(&url, src.no_proxy).map_err(usage)?,
         ..Options::new(concat!("metric-gate/", env!("CARGO_PKG_VERSION")))
     };
+    // The command line and the environment win over the rules file.
+    let token_file = src
+        .bearer_token_file
+        .clone()
+        .or(file_source.bearer_token_file.clone());
+    let bearer_token = match (env("METRIC_GATE_BEARER_TOKEN"), token_file) {
+        (Some(t), _) => Some(t),
+        (None, Some(f)) => Some(golive_http::read_token_file(&f).map_err(usage)?),
+        (None, None) => file_source.bearer_token.clone(),
+    };
+    let mut headers: Vec<(String, String)> = file_source.headers.clone().into_iter().collect();
+    for (k, v) in golive_http::parse_headers(&src.headers).map_err(usage)? {
+        headers.retain(|(name, _)| !name.eq_ignore_ascii_case(&k));
+        headers.push((k, v));
+    }
     let endpoint = Endpoint {
         url,
-        username: env("METRIC_GATE_USERNAME").or(file_source.username.clone()),
+        username: src.user.clone().or(file_source.username.clone()),
         password: env("METRIC_GATE_PASSWORD").or(file_source.password.clone()),
-        bearer_token: env("METRIC_GATE_BEARER_TOKEN").or(file_source.bearer_token.clone()),
-        headers: file_source.headers.clone().into_iter().collect(),
+        bearer_token,
+        headers,
     };
+    endpoint.validate().map_err(usage)?;
     // Secrets are known from here on: nothing printed may show them.
     for s in [&endpoint.password, &endpoint.bearer_token]
         .into_iter()

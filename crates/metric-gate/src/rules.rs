@@ -70,6 +70,12 @@ pub struct SourceFile {
     pub password: Option<String>,
     /// Bearer token (use `${VAR}`).
     pub bearer_token: Option<String>,
+    /// A file holding the bearer token.
+    pub bearer_token_file: Option<String>,
+    /// Trust only the CA certificates in this PEM file.
+    pub ca: Option<String>,
+    /// Do not verify the TLS certificate (shown in the report).
+    pub insecure: Option<bool>,
     /// Extra request headers (e.g. `X-Scope-OrgID`).
     #[serde(default)]
     pub headers: BTreeMap<String, String>,

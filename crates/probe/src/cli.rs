@@ -12,7 +12,7 @@ use golive_core::{Error, redact};
 
 use crate::check::Spec;
 use crate::check::file::FileSpec;
-use crate::check::http::{HttpSpec, JsonCheck, StatusMatch, parse_header};
+use crate::check::http::{HttpSpec, JsonCheck, StatusMatch};
 use crate::check::postgres::PostgresSpec;
 use crate::check::prometheus::PrometheusSpec;
 use crate::check::redis::RedisSpec;
@@ -232,9 +232,15 @@ pub struct PrometheusArgs {
     /// PromQL expression; every series must be non-zero [default: up].
     #[arg(long, value_name = "EXPR")]
     pub query: Option<String>,
-    /// Request header 'Name: value' (repeatable), e.g. Authorization.
+    /// Request header 'Name: value' (repeatable), e.g. 'X-Scope-OrgID: tenant-1'.
     #[arg(short = 'H', long = "header", value_name = "HEADER")]
     pub headers: Vec<String>,
+    /// Basic auth user; the password comes from PROBE_PROMETHEUS_PASSWORD (or the URL's user:pass@).
+    #[arg(long = "user", env = "PROBE_PROMETHEUS_USER", value_name = "USER")]
+    pub user: Option<String>,
+    /// Send the bearer token in this file (else PROBE_PROMETHEUS_BEARER_TOKEN).
+    #[arg(long, env = "PROBE_PROMETHEUS_BEARER_TOKEN_FILE", value_name = "FILE")]
+    pub bearer_token_file: Option<String>,
     /// Trust only the CA certificates in this PEM file.
     #[arg(long, env = "PROBE_CA", value_name = "FILE")]
     pub ca: Option<String>,
@@ -281,31 +287,7 @@ pub struct RunArgs {
     pub no_proxy: bool,
 }
 
-/// Headers from `--header` values: `Name: value`, or `@FILE` (one per
-/// line). `${VAR}` in a value reads the environment, so a key passed as
-/// `--header 'X-API-Key: ${API_KEY}'` never shows in `ps`.
-pub fn headers(raw: &[String]) -> Result<Vec<(String, String)>, String> {
-    let mut out = Vec::new();
-    for h in raw {
-        let h = &golive_core::config::expand(h)
-            .map_err(|var| format!("--header: environment variable {var} is not set"))?;
-        if let Some(path) = h.strip_prefix('@') {
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| format!("--header @{path}: cannot read: {e}"))?;
-            for (n, line) in text
-                .lines()
-                .map(str::trim)
-                .enumerate()
-                .filter(|(_, l)| !l.is_empty() && !l.starts_with('#'))
-            {
-                out.push(parse_header(line).map_err(|e| format!("{path}:{}: {e}", n + 1))?);
-            }
-        } else {
-            out.push(parse_header(h)?);
-        }
-    }
-    Ok(out)
-}
+pub use golive_http::parse_headers as headers;
 
 /// `--ca FILE` (or none) as trust roots.
 pub fn roots(ca: Option<&str>) -> Result<Roots, String> {
@@ -392,10 +374,29 @@ pub fn plan(cli: Cli) -> Result<Plan, Error> {
             ("redis", s.display.clone(), Spec::Redis(s))
         }
         Command::Prometheus(a) => {
+            let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+            let bearer_token = match (&a.bearer_token_file, env("PROBE_PROMETHEUS_BEARER_TOKEN")) {
+                (Some(f), _) => Some(golive_http::read_token_file(f).map_err(Error::usage)?),
+                (None, t) => t,
+            };
+            let password = env("PROBE_PROMETHEUS_PASSWORD");
+            if let Some(p) = &password {
+                golive_core::redact::register(p);
+            }
+            if let Some(t) = &bearer_token {
+                golive_core::redact::register(t);
+            }
+            let auth = golive_http::Endpoint {
+                url: String::new(),
+                username: a.user,
+                password,
+                bearer_token,
+                headers: headers(&a.headers).map_err(Error::usage)?,
+            };
             let s = PrometheusSpec::new(
                 &a.url,
                 a.query,
-                headers(&a.headers).map_err(Error::usage)?,
+                auth,
                 roots(a.ca.as_deref()).map_err(Error::usage)?,
                 a.insecure,
                 a.no_proxy,

@@ -123,6 +123,11 @@ struct Entry {
     address: Option<String>,
     dsn: Option<String>,
     glob: Option<String>,
+    // prometheus: who we are
+    username: Option<String>,
+    password: Option<String>,
+    bearer_token: Option<String>,
+    bearer_token_file: Option<String>,
     // http (and prometheus: headers, ca, insecure)
     method: Option<String>,
     headers: Option<BTreeMap<String, String>>,
@@ -240,7 +245,18 @@ fn allowed(kind: Kind) -> (&'static str, &'static [&'static str]) {
         Kind::Redis => ("url", &["url", "ca", "insecure"]),
         Kind::Prometheus => (
             "url",
-            &["url", "query", "headers", "ca", "insecure", "no_proxy"],
+            &[
+                "url",
+                "query",
+                "headers",
+                "ca",
+                "insecure",
+                "no_proxy",
+                "username",
+                "password",
+                "bearer_token",
+                "bearer_token_file",
+            ],
         ),
         Kind::File => ("glob", &["glob", "max_age", "warn_age", "min_size", "gzip"]),
     }
@@ -409,10 +425,32 @@ pub fn plan(args: &RunArgs, flags: &TimingArgs, format: Format) -> Result<Plan, 
                 (s.display.clone(), Spec::Redis(s))
             }
             Kind::Prometheus => {
+                let bearer_token = match (&e.bearer_token_file, &e.bearer_token) {
+                    (Some(_), Some(_)) => {
+                        return Err(bad(
+                            "bearer_token",
+                            "give bearer_token or bearer_token_file, not both".into(),
+                        ));
+                    }
+                    (Some(f), None) => Some(
+                        golive_http::read_token_file(f).map_err(|m| bad("bearer_token_file", m))?,
+                    ),
+                    (None, t) => t.clone(),
+                };
+                for secret in [&e.password, &bearer_token].into_iter().flatten() {
+                    redact::register(secret);
+                }
+                let auth = golive_http::Endpoint {
+                    url: String::new(),
+                    username: e.username.clone(),
+                    password: e.password.clone(),
+                    bearer_token,
+                    headers: headers()?,
+                };
                 let s = PrometheusSpec::new(
                     &target,
                     e.query.clone(),
-                    headers()?,
+                    auth,
                     r()?,
                     e.insecure.unwrap_or(false),
                     no_proxy,

@@ -13,8 +13,17 @@ pub struct Prometheus {
     proc: Proc,
     /// Loopback port.
     pub port: u16,
+    secure: bool,
     dir: tempfile::TempDir,
 }
+
+/// The basic-auth user of a [`PrometheusBuilder::secure`] server.
+pub const SECURE_USER: &str = "golive";
+/// Its password.
+pub const SECURE_PASSWORD: &str = "prom-pw-3c8e1f";
+/// The password's bcrypt hash (cost 4, the least Prometheus takes: tests
+/// stay fast), as `--web.config.file` wants it.
+const SECURE_HASH: &str = "$2b$04$jeEYbY4T7XcUYCFafJt27uIWWc4xs6ARVc8Uw1Scu9WAC9Twqctxu";
 
 /// What to start Prometheus with.
 #[derive(Debug, Clone)]
@@ -24,6 +33,7 @@ pub struct PrometheusBuilder {
     backfill: Option<String>,
     extra_args: Vec<String>,
     self_job: Option<String>,
+    secure: Option<crate::pki::Leaf>,
 }
 
 impl Default for PrometheusBuilder {
@@ -34,6 +44,7 @@ impl Default for PrometheusBuilder {
             backfill: None,
             extra_args: Vec::new(),
             self_job: None,
+            secure: None,
         }
     }
 }
@@ -71,6 +82,13 @@ impl PrometheusBuilder {
     /// each series sorted, ending with `# EOF`).
     pub fn backfill(mut self, openmetrics: &str) -> Self {
         self.backfill = Some(openmetrics.to_string());
+        self
+    }
+
+    /// Serve https with `leaf` and demand basic auth ([`SECURE_USER`],
+    /// [`SECURE_PASSWORD`]) through `--web.config.file`.
+    pub fn secure(mut self, leaf: &crate::pki::Leaf) -> Self {
+        self.secure = Some(leaf.clone());
         self
     }
 
@@ -132,6 +150,18 @@ impl PrometheusBuilder {
         let conf_path = dir.path().join("prometheus.yml");
         crate::write(&conf_path, &conf);
         let mut cmd = Command::new(bin);
+        if let Some(leaf) = &self.secure {
+            let web = dir.path().join("web.yml");
+            crate::write(
+                &web,
+                &format!(
+                    "tls_server_config:\n  cert_file: {}\n  key_file: {}\nbasic_auth_users:\n  {SECURE_USER}: '{SECURE_HASH}'\n",
+                    leaf.cert.display(),
+                    leaf.key.display()
+                ),
+            );
+            cmd.arg(format!("--web.config.file={}", web.display()));
+        }
         cmd.arg(format!("--config.file={}", conf_path.display()))
             .arg(format!("--storage.tsdb.path={}", data.display()))
             .arg(format!("--web.listen-address=127.0.0.1:{port}"))
@@ -139,10 +169,20 @@ impl PrometheusBuilder {
             .arg("--log.level=warn")
             .args(&self.extra_args);
         let mut proc = Proc::spawn("prometheus", cmd, &dir.path().join("prometheus.log"));
+        let secure = self.secure.is_some();
         proc.wait_until("ready", Duration::from_secs(30), || {
-            matches!(crate::http_get(port, "/-/ready"), Some((200, _)))
+            if secure {
+                Prometheus::curl_secure(port, "/-/ready").is_some()
+            } else {
+                matches!(crate::http_get(port, "/-/ready"), Some((200, _)))
+            }
         });
-        Prometheus { proc, port, dir }
+        Prometheus {
+            proc,
+            port,
+            secure,
+            dir,
+        }
     }
 }
 
@@ -157,13 +197,37 @@ impl Prometheus {
         Self::builder().start()
     }
 
-    /// Base URL, e.g. `http://127.0.0.1:41234`.
+    /// Base URL, e.g. `http://127.0.0.1:41234` (`https://localhost:…`,
+    /// without credentials, for a secure one).
     pub fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        if self.secure {
+            format!("https://localhost:{}", self.port)
+        } else {
+            format!("http://127.0.0.1:{}", self.port)
+        }
+    }
+
+    /// GET `path` from a secure server with curl (unverified, with the
+    /// password): the body of a 200, else `None`.
+    fn curl_secure(port: u16, path: &str) -> Option<String> {
+        let curl = crate::require("curl", "curl");
+        let out = Command::new(curl)
+            .args(["-sfk", "--max-time", "2", "-u"])
+            .arg(format!("{SECURE_USER}:{SECURE_PASSWORD}"))
+            .arg(format!("https://127.0.0.1:{port}{path}"))
+            .output()
+            .ok()?;
+        out.status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
     }
 
     /// The raw JSON body of an instant query (for test setup and waits).
     pub fn query_raw(&self, expr: &str) -> String {
+        if self.secure {
+            return Self::curl_secure(self.port, &format!("/api/v1/query?query={}", encode(expr)))
+                .unwrap_or_default();
+        }
         Self::query_raw_port(self.port, expr)
     }
 
@@ -179,16 +243,7 @@ impl Prometheus {
     }
 
     fn query_raw_port(port: u16, expr: &str) -> String {
-        let q: String = expr
-            .bytes()
-            .map(|b| {
-                if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-                    (b as char).to_string()
-                } else {
-                    format!("%{b:02X}")
-                }
-            })
-            .collect();
+        let q = encode(expr);
         crate::http_get(port, &format!("/api/v1/query?query={q}"))
             .map(|(_, body)| body)
             .unwrap_or_default()
@@ -208,4 +263,17 @@ impl Prometheus {
     pub fn log(&self) -> String {
         self.proc.log()
     }
+}
+
+/// A query-string value, percent-encoded.
+fn encode(expr: &str) -> String {
+    expr.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
 }

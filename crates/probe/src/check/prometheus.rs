@@ -26,8 +26,8 @@ pub struct PrometheusSpec {
     pub display: String,
     /// The PromQL expression.
     pub query: String,
-    /// Extra request headers (e.g. Authorization).
-    pub headers: Vec<(String, String)>,
+    /// Basic auth, bearer token and extra headers (`url` unused).
+    pub auth: Endpoint,
     /// Trust roots for https.
     pub roots: Roots,
     /// Skip certificate verification.
@@ -44,7 +44,7 @@ impl PrometheusSpec {
     pub fn new(
         url: &str,
         query: Option<String>,
-        headers: Vec<(String, String)>,
+        auth: Endpoint,
         roots: Roots,
         insecure: bool,
         no_proxy: bool,
@@ -74,11 +74,16 @@ impl PrometheusSpec {
             return Err("--query is empty".into());
         }
         let proxy = Proxy::for_url(&base, no_proxy)?;
+        Endpoint {
+            url: url.to_string(),
+            ..auth.clone()
+        }
+        .validate()?;
         Ok(PrometheusSpec {
             display: golive_core::redact::url(&base),
             base,
             query,
-            headers,
+            auth,
             roots,
             insecure,
             proxy,
@@ -88,8 +93,7 @@ impl PrometheusSpec {
     fn client(&self, limit: Duration) -> Result<PromClient, String> {
         let ep = Endpoint {
             url: self.base.clone(),
-            headers: self.headers.clone(),
-            ..Endpoint::default()
+            ..self.auth.clone()
         };
         let opts = Options {
             roots: self.roots.clone(),
@@ -103,8 +107,26 @@ impl PrometheusSpec {
 
 /// What a failed query says, as probe judges it: no answer or a broken
 /// Prometheus (5xx) is CRITICAL, a query it refused (4xx) or an answer that
-/// is not the API is UNKNOWN.
+/// is not the API is UNKNOWN; refused credentials (401, 403) are CRITICAL.
 fn failed(e: QueryError, limit: Duration) -> Outcome {
+    // Refused credentials: the check cannot see what it must, whatever the
+    // body says — CRITICAL, as for any server that will not serve us.
+    if let QueryError::NotJson { status, .. }
+    | QueryError::Api { status, .. }
+    | QueryError::NotSuccess { status, .. } = &e
+        && matches!(status, 401 | 403)
+    {
+        let what = if *status == 401 {
+            "no or wrong credentials"
+        } else {
+            "these credentials may not read it"
+        };
+        return Outcome::critical(format!(
+            "HTTP {status}: Prometheus refused the request ({what})"
+        ))
+        .with("status_code", *status)
+        .with("error", "auth");
+    }
     let refused = |code: u16, kind: Option<String>, err: Option<String>| {
         let status = if (400..500).contains(&code) {
             Status::Unknown
@@ -345,7 +367,7 @@ mod tests {
         let s = PrometheusSpec::new(
             "http://prom:9090/api/v1/query?query=up%7Bjob%3D%22api%22%7D",
             None,
-            vec![],
+            Endpoint::default(),
             Roots::System,
             false,
             true,
@@ -356,7 +378,7 @@ mod tests {
         let s = PrometheusSpec::new(
             "http://prom:9090/",
             None,
-            vec![],
+            Endpoint::default(),
             Roots::System,
             false,
             true,

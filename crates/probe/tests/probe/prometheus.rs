@@ -130,3 +130,64 @@ fn an_answer_that_is_not_the_api_is_not_a_pass() {
         .run()
         .assert_code(2);
 }
+
+/// Prometheus with `--web.config.file` (TLS from a test CA, basic auth):
+/// the right credentials pass, wrong ones are CRITICAL, and the password
+/// shows nowhere — from flags, the URL and a run file.
+#[test]
+fn tls_and_basic_auth_from_flags_the_url_and_a_run_file() {
+    use testkit::prometheus::{SECURE_PASSWORD, SECURE_USER};
+    let pki = testkit::pki::Pki::new();
+    let p = Prometheus::builder().secure(&pki.localhost()).start();
+    let (url, ca) = (p.url(), pki.ca());
+    let run = |args: &[&str], pw: &str| {
+        let r = probe()
+            .args(["prometheus", &url, "--query", "vector(1)", "--ca", &ca])
+            .args(args)
+            .env("PROBE_PROMETHEUS_PASSWORD", pw)
+            .run();
+        r.assert_absent(SECURE_PASSWORD);
+        r
+    };
+    let r = run(&["--user", SECURE_USER], SECURE_PASSWORD);
+    r.assert_code(0);
+    assert_eq!(check(&r.json())["insecure"], false, "{}", r.stdout);
+    let r = run(&["--user", SECURE_USER], "wrong-pw-11f2");
+    r.assert_code(2);
+    r.assert_absent("wrong-pw-11f2");
+    assert_eq!(check(&r.json())["status_code"], 401, "{}", r.stdout);
+    run(&[], "").assert_code(2);
+
+    let in_url = url.replace(
+        "https://",
+        &format!("https://{SECURE_USER}:{SECURE_PASSWORD}@"),
+    );
+    let r = probe()
+        .args([
+            "prometheus",
+            &in_url,
+            "--query",
+            "vector(1)",
+            "--ca",
+            &ca,
+            "-v",
+        ])
+        .run();
+    r.assert_absent(SECURE_PASSWORD);
+    r.assert_code(0);
+
+    let dir = testkit::temp_dir("probe-prom-auth");
+    let file = dir.path().join("checks.toml");
+    testkit::write(
+        &file,
+        &format!(
+            "[[check]]\nname = \"metrics\"\ntype = \"prometheus\"\nurl = \"{url}\"\nquery = \"vector(1)\"\nca = \"{ca}\"\nusername = \"{SECURE_USER}\"\npassword = \"${{PROM_PW}}\"\n"
+        ),
+    );
+    let r = probe()
+        .args(["run", file.to_str().unwrap(), "--format", "text"])
+        .env("PROM_PW", SECURE_PASSWORD)
+        .run();
+    r.assert_absent(SECURE_PASSWORD);
+    r.assert_code(0);
+}
