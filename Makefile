@@ -6,7 +6,7 @@ BINS     = probe dns-watch metric-gate shift rollback
 RELEASE  = target/release
 
 # Servers and peer tools the tests, the demo and the benchmarks use (Debian 12 names).
-DEB_PACKAGES = postgresql postgresql-client pgbouncer redis-server redis-tools prometheus prometheus-alertmanager \
+DEB_PACKAGES = postgresql postgresql-client pgbouncer opensmtpd python3-aiosmtpd redis-server redis-tools prometheus prometheus-alertmanager \
                haproxy nginx-light knot knot-dnsutils unbound bind9-dnsutils \
                wrk hyperfine time curl socat openssl bsdutils gzip procps iproute2 \
                ca-certificates shellcheck systemd

@@ -17,6 +17,7 @@ use crate::check::postgres::PostgresSpec;
 use crate::check::prometheus::PrometheusSpec;
 use crate::check::redis::RedisSpec;
 use crate::check::roots::Roots;
+use crate::check::smtp::{SmtpSpec, SmtpTls};
 use crate::check::tcp::TcpSpec;
 use crate::check::tls::TlsSpec;
 use crate::plan::{Check, Plan, Timing};
@@ -89,6 +90,11 @@ pub enum Command {
         after_help = "Examples:\n  probe tls api.example.com:443\n  probe tls 10.0.0.5:443 --sni api.example.com --ca /etc/ssl/private-ca.pem"
     )]
     Tls(TlsArgs),
+    /// SMTP: greeting, EHLO, STARTTLS or TLS with the certificate judged, AUTH.
+    #[command(
+        after_help = "Examples:\n  probe smtp smtp.example.com:587 --starttls --warn-days 21\n  PROBE_SMTP_USER=alerts PROBE_SMTP_PASSWORD=… probe smtp smtp.example.com:465\nPort 465 is TLS from the start unless --starttls is given. AUTH is tried when\nPROBE_SMTP_USER and PROBE_SMTP_PASSWORD are set, and only over TLS. Nothing is mailed."
+    )]
+    Smtp(SmtpArgs),
     /// PostgreSQL: log in, run a query, read how full the connection pool is.
     #[command(
         after_help = "Examples:\n  probe postgres 'postgres://appuser@prod-db/minimarket' --max-connections-used 80%\n  PROBE_POSTGRES_DSN='host=db user=app password=…' probe postgres --query 'SELECT count(*) FROM orders'\nA password missing from the DSN is read from PGPASSWORD."
@@ -190,6 +196,37 @@ pub struct TlsArgs {
     /// Report, but do not judge, the chain and the host name.
     #[arg(short = 'k', long)]
     pub insecure: bool,
+}
+
+/// `probe smtp`.
+#[derive(Debug, Args)]
+pub struct SmtpArgs {
+    /// HOST:PORT (25, 587 or 465).
+    pub address: String,
+    /// Require STARTTLS and judge its certificate.
+    #[arg(long, conflicts_with = "tls")]
+    pub starttls: bool,
+    /// TLS from the first byte (SMTPS; the default on port 465).
+    #[arg(long)]
+    pub tls: bool,
+    /// Fewer days left than this on any certificate is a WARNING [default: 30].
+    #[arg(long, env = "PROBE_WARN_DAYS", value_name = "N")]
+    pub warn_days: Option<u32>,
+    /// Fewer days left than this is CRITICAL [default: 7].
+    #[arg(long, env = "PROBE_CRIT_DAYS", value_name = "N")]
+    pub crit_days: Option<u32>,
+    /// Name to send (SNI) and verify [default: HOST].
+    #[arg(long, value_name = "NAME")]
+    pub sni: Option<String>,
+    /// Trust only the CA certificates in this PEM file.
+    #[arg(long, env = "PROBE_CA", value_name = "FILE")]
+    pub ca: Option<String>,
+    /// Report, but do not judge, the chain and the host name.
+    #[arg(short = 'k', long)]
+    pub insecure: bool,
+    /// The name to greet with [default: golive-probe.localhost].
+    #[arg(long, value_name = "NAME")]
+    pub ehlo: Option<String>,
 }
 
 /// `probe postgres`.
@@ -357,6 +394,20 @@ pub fn plan(cli: Cli) -> Result<Plan, Error> {
             let s = TlsSpec::new(&a.address, a.sni, a.warn_days, a.crit_days, r, a.insecure)
                 .map_err(Error::usage)?;
             ("tls", a.address, Spec::Tls(s))
+        }
+        Command::Smtp(a) => {
+            let r = roots(a.ca.as_deref()).map_err(Error::usage)?;
+            let t = TlsSpec::new(&a.address, a.sni, a.warn_days, a.crit_days, r, a.insecure)
+                .map_err(Error::usage)?;
+            let mode = if a.starttls {
+                Some(SmtpTls::StartTls)
+            } else if a.tls {
+                Some(SmtpTls::Implicit)
+            } else {
+                None
+            };
+            let s = SmtpSpec::new(t, mode, a.ehlo).map_err(Error::usage)?;
+            ("smtp", a.address, Spec::Smtp(s))
         }
         Command::Postgres(a) => {
             let s = PostgresSpec::new(

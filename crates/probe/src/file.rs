@@ -36,6 +36,7 @@ use crate::check::http::{HttpSpec, JsonCheck, StatusMatch, parse_header};
 use crate::check::postgres::PostgresSpec;
 use crate::check::prometheus::PrometheusSpec;
 use crate::check::redis::RedisSpec;
+use crate::check::smtp::{SmtpSpec, SmtpTls};
 use crate::check::tcp::TcpSpec;
 use crate::check::tls::TlsSpec;
 use crate::cli::{RunArgs, TimingArgs, roots};
@@ -69,6 +70,7 @@ enum Kind {
     Http,
     Tcp,
     Tls,
+    Smtp,
     Postgres,
     Redis,
     Prometheus,
@@ -144,7 +146,10 @@ struct Entry {
     ca: Option<String>,
     insecure: Option<bool>,
     no_proxy: Option<bool>,
-    // tls
+    // smtp
+    tls: Option<String>,
+    ehlo: Option<String>,
+    // tls (and smtp)
     sni: Option<String>,
     warn_days: Option<u32>,
     crit_days: Option<u32>,
@@ -203,6 +208,12 @@ impl Entry {
         add(self.warn_age.is_some(), "warn_age");
         add(self.min_size.is_some(), "min_size");
         add(self.gzip.is_some(), "gzip");
+        add(self.username.is_some(), "username");
+        add(self.password.is_some(), "password");
+        add(self.bearer_token.is_some(), "bearer_token");
+        add(self.bearer_token_file.is_some(), "bearer_token_file");
+        add(self.tls.is_some(), "tls");
+        add(self.ehlo.is_some(), "ehlo");
         k
     }
 }
@@ -232,6 +243,19 @@ fn allowed(kind: Kind) -> (&'static str, &'static [&'static str]) {
         Kind::Tls => (
             "address",
             &["address", "sni", "warn_days", "crit_days", "ca", "insecure"],
+        ),
+        Kind::Smtp => (
+            "address",
+            &[
+                "address",
+                "tls",
+                "ehlo",
+                "sni",
+                "warn_days",
+                "crit_days",
+                "ca",
+                "insecure",
+            ],
         ),
         Kind::Postgres => (
             "dsn",
@@ -267,6 +291,7 @@ fn kind_name(k: Kind) -> &'static str {
         Kind::Http => "http",
         Kind::Tcp => "tcp",
         Kind::Tls => "tls",
+        Kind::Smtp => "smtp",
         Kind::Postgres => "postgres",
         Kind::Redis => "redis",
         Kind::Prometheus => "prometheus",
@@ -409,6 +434,33 @@ pub fn plan(args: &RunArgs, flags: &TimingArgs, format: Format) -> Result<Plan, 
                     .map_err(|m| bad("address", m))?,
                 ),
             ),
+            Kind::Smtp => {
+                let mode = match e.tls.as_deref() {
+                    None => None,
+                    Some("none") => Some(SmtpTls::None),
+                    Some("starttls") => Some(SmtpTls::StartTls),
+                    Some("implicit") => Some(SmtpTls::Implicit),
+                    Some(other) => {
+                        return Err(bad(
+                            "tls",
+                            format!(
+                                "tls = \"{other}\": want \"starttls\", \"implicit\" or \"none\""
+                            ),
+                        ));
+                    }
+                };
+                let t = TlsSpec::new(
+                    &target,
+                    e.sni.clone(),
+                    e.warn_days,
+                    e.crit_days,
+                    r()?,
+                    e.insecure.unwrap_or(false),
+                )
+                .map_err(|m| bad("address", m))?;
+                let s = SmtpSpec::new(t, mode, e.ehlo.clone()).map_err(|m| bad("address", m))?;
+                (target.clone(), Spec::Smtp(s))
+            }
             Kind::Postgres => {
                 let s = PostgresSpec::new(
                     &target,

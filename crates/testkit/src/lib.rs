@@ -26,6 +26,7 @@ pub mod props;
 pub mod redis;
 pub mod schema;
 pub mod sink;
+pub mod smtpd;
 pub mod unbound;
 
 use std::net::{TcpListener, UdpSocket};

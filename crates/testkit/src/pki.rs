@@ -172,8 +172,8 @@ impl Pki {
     /// (PostgreSQL and OpenSMTPD refuse a key others can read).
     pub fn private_copy(leaf: &Leaf, into: &Path, owner: Option<(u32, u32)>) -> Leaf {
         use std::os::unix::fs::PermissionsExt;
-        let copy = |from: &Path, name: &str, mode: u32| {
-            let to = into.join(name);
+        let copy = |from: &Path, mode: u32| {
+            let to = into.join(from.file_name().expect("a file name"));
             std::fs::copy(from, &to).unwrap_or_else(|e| panic!("copy {}: {e}", from.display()));
             std::fs::set_permissions(&to, std::fs::Permissions::from_mode(mode))
                 .expect("chmod key");
@@ -183,8 +183,8 @@ impl Pki {
             to
         };
         Leaf {
-            cert: copy(&leaf.cert, "server.crt", 0o644),
-            key: copy(&leaf.key, "server.key", 0o600),
+            cert: copy(&leaf.cert, 0o644),
+            key: copy(&leaf.key, 0o600),
         }
     }
 }

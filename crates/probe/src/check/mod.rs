@@ -9,6 +9,7 @@ pub mod postgres;
 pub mod prometheus;
 pub mod redis;
 pub mod roots;
+pub mod smtp;
 pub mod tcp;
 pub mod tls;
 
@@ -25,6 +26,8 @@ pub enum Spec {
     Tcp(tcp::TcpSpec),
     /// A TLS handshake and certificate inspection.
     Tls(tls::TlsSpec),
+    /// An SMTP session: greeting, EHLO, STARTTLS or TLS, AUTH.
+    Smtp(smtp::SmtpSpec),
     /// A PostgreSQL login and query.
     Postgres(postgres::PostgresSpec),
     /// A Redis PING.
@@ -42,6 +45,7 @@ impl Spec {
             Spec::Http(_) => "http",
             Spec::Tcp(_) => "tcp",
             Spec::Tls(_) => "tls",
+            Spec::Smtp(_) => "smtp",
             Spec::Postgres(_) => "postgres",
             Spec::Redis(_) => "redis",
             Spec::Prometheus(_) => "prometheus",
@@ -56,6 +60,7 @@ pub fn probe(spec: &Spec, limit: Duration) -> Outcome {
         Spec::Http(s) => http::probe(s, limit),
         Spec::Tcp(s) => tcp::probe(s, limit),
         Spec::Tls(s) => tls::probe(s, limit),
+        Spec::Smtp(s) => smtp::probe(s, limit),
         Spec::Postgres(s) => postgres::probe(s, limit),
         Spec::Redis(s) => redis::probe(s, limit),
         Spec::Prometheus(s) => prometheus::probe(s, limit),

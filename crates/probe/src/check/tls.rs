@@ -297,77 +297,106 @@ pub fn version_name(v: rustls::ProtocolVersion) -> String {
     }
 }
 
-/// Handshake once within `limit` and judge the certificates.
-pub fn probe(spec: &TlsSpec, limit: Duration) -> Outcome {
-    let address = format!("{}:{}", spec.host, spec.port);
-    let fail = |msg: String, kind: &str| {
-        Outcome::critical(msg)
-            .with("address", address.clone())
-            .with("server_name", spec.server_name.clone())
-            .with("insecure", spec.insecure)
-            .with("error", kind)
-    };
-    let t0 = Instant::now();
-    let deadline = golive_core::Deadline::after(limit);
-    let recorder = match Recorder::new(&spec.roots, Enforce::Nothing) {
-        Ok(r) => r,
-        Err(e) => return Outcome::unknown(e),
-    };
-    let config = match recorder.client_config() {
-        Ok(c) => c,
-        Err(e) => return Outcome::unknown(e),
-    };
-    let Ok(name) = ServerName::try_from(spec.server_name.clone()) else {
-        return Outcome::unknown(format!("'{}' is not a TLS server name", spec.server_name));
-    };
-    let mut conn = match rustls::ClientConnection::new(Arc::new(config), name) {
-        Ok(c) => c,
-        Err(e) => return Outcome::unknown(format!("TLS setup: {e}")),
-    };
-    let (mut sock, addr) = match super::connect(&spec.host, spec.port, limit) {
-        Ok(s) => s,
-        Err((msg, kind)) => return fail(msg, kind),
+/// A finished handshake: the connection and what its verifier saw.
+pub struct Session {
+    /// The rustls connection (for wrapping the socket in a stream).
+    pub conn: rustls::ClientConnection,
+    recorder: Arc<Recorder>,
+}
+
+/// Handshake over `sock` (already connected; `STARTTLS` already agreed for
+/// SMTP), finishing whatever the chain looks like, within `deadline`.
+pub fn handshake(
+    sock: &mut std::net::TcpStream,
+    spec: &TlsSpec,
+    deadline: &golive_core::Deadline,
+    limit: Duration,
+) -> Result<Session, (String, &'static str)> {
+    let setup = |e: String| (e, "setup");
+    let recorder = Recorder::new(&spec.roots, Enforce::Nothing).map_err(setup)?;
+    let config = recorder.client_config().map_err(setup)?;
+    let name = ServerName::try_from(spec.server_name.clone())
+        .map_err(|_| setup(format!("'{}' is not a TLS server name", spec.server_name)))?;
+    let mut conn = rustls::ClientConnection::new(Arc::new(config), name)
+        .map_err(|e| setup(format!("TLS setup: {e}")))?;
+    let timed_out = || {
+        (
+            format!(
+                "no TLS handshake within {} (timed out)",
+                human_duration(limit)
+            ),
+            "timeout",
+        )
     };
     while conn.is_handshaking() {
         let left = deadline.cap(limit);
         if left.is_zero() {
-            return fail(
-                format!(
-                    "no TLS handshake within {} (timed out)",
-                    human_duration(limit)
-                ),
-                "timeout",
-            );
+            return Err(timed_out());
         }
         let _ = sock.set_read_timeout(Some(left));
         let _ = sock.set_write_timeout(Some(left));
-        if let Err(e) = conn.complete_io(&mut sock) {
-            let timeout = matches!(
-                e.kind(),
-                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-            );
-            return if timeout {
-                fail(
-                    format!(
-                        "no TLS handshake within {} (timed out)",
-                        human_duration(limit)
-                    ),
-                    "timeout",
-                )
-            } else if e.kind() == std::io::ErrorKind::UnexpectedEof {
-                fail(
+        if let Err(e) = conn.complete_io(sock) {
+            return Err(match e.kind() {
+                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut => timed_out(),
+                std::io::ErrorKind::UnexpectedEof => (
                     "the server closed the connection during the TLS handshake".into(),
                     "handshake",
-                )
-            } else {
-                fail(
+                ),
+                _ => (
                     format!("TLS handshake failed: {}", error_chain(&e)),
                     "handshake",
-                )
-            };
+                ),
+            });
         }
     }
-    let took = t0.elapsed();
+    Ok(Session { conn, recorder })
+}
+
+/// What a handshake's certificates say, judged by `spec`'s days and trust.
+pub struct Judged {
+    /// `TLS 1.3 to api.example.com: CN=… expires 2027-01-01 (31 days)`.
+    pub summary: String,
+    /// Whether the chain and the name were verified.
+    pub verified: bool,
+    fields: Vec<(&'static str, Value)>,
+    expiry: (f64, f64),
+    version: String,
+}
+
+impl Judged {
+    /// Add the figures and the samples to `o`.
+    pub fn decorate(self, mut o: Outcome) -> Outcome {
+        for (k, v) in self.fields {
+            o.set(k, v);
+        }
+        o.metric(
+            "probe_ssl_earliest_cert_expiry",
+            "Unix time the earliest-expiring certificate of the chain expires.",
+            self.expiry.0,
+        );
+        o.metric(
+            "probe_ssl_leaf_cert_expiry",
+            "Unix time the leaf certificate expires.",
+            self.expiry.1,
+        );
+        o.metric_labelled(
+            "probe_tls_version_info",
+            "The negotiated TLS version.",
+            vec![("version", self.version)],
+            1.0,
+        );
+        o
+    }
+}
+
+/// Judge the chain `session` saw into `v`: trust (unless insecure), days
+/// left against the thresholds.
+pub fn judge(
+    spec: &TlsSpec,
+    session: &Session,
+    v: &mut Verdict,
+) -> Result<Judged, (String, &'static str)> {
+    let conn = &session.conn;
     let version = conn
         .protocol_version()
         .map(version_name)
@@ -376,22 +405,18 @@ pub fn probe(spec: &TlsSpec, limit: Duration) -> Outcome {
         .negotiated_cipher_suite()
         .map(|s| format!("{:?}", s.suite()))
         .unwrap_or_default();
-    let Some((chain, verified)) = recorder.take() else {
-        return fail("the server sent no certificate".into(), "no_certificate");
+    let Some((chain, verified)) = session.recorder.take() else {
+        return Err(("the server sent no certificate".into(), "no_certificate"));
     };
     let now = SystemTime::now();
     let mut infos = Vec::new();
     for der in &chain {
-        match CertInfo::parse(der) {
-            Ok(i) => infos.push(i),
-            Err(e) => return fail(e, "certificate"),
-        }
+        infos.push(CertInfo::parse(der).map_err(|e| (e, "certificate"))?);
     }
     let leaf = &infos[0];
     let earliest = infos.iter().min_by_key(|i| i.not_after).unwrap_or(leaf);
     let days = earliest.days_left(now);
 
-    let mut v = Verdict::default();
     let verify_error = verified.as_ref().err().map(|e| e.to_string());
     if let Some(e) = &verify_error
         && !spec.insecure
@@ -423,7 +448,7 @@ pub fn probe(spec: &TlsSpec, limit: Duration) -> Outcome {
         v.add(Status::Ok, "chain and host name not verified (--insecure)");
     }
     let leaf_days = leaf.days_left(now);
-    let base = format!(
+    let summary = format!(
         "{version} to {}: {} {} {}{}",
         spec.server_name,
         if leaf.subject.is_empty() {
@@ -441,45 +466,73 @@ pub fn probe(spec: &TlsSpec, limit: Duration) -> Outcome {
             format!(" ({leaf_days} days)")
         },
     );
-    let mut o = v
-        .outcome(&base)
-        .with("address", addr.to_string())
-        .with("server_name", spec.server_name.clone())
-        .with("latency_ms", duration_ms(took))
-        .with("tls_version", version.clone())
-        .with("cipher", cipher)
-        .with("verified", verify_error.is_none())
-        .with("insecure", spec.insecure);
-    if let Some(e) = verify_error {
-        o.set("verify_error", e);
+    let mut fields: Vec<(&'static str, Value)> = vec![
+        ("server_name", json!(spec.server_name)),
+        ("tls_version", json!(version)),
+        ("cipher", json!(cipher)),
+        ("verified", json!(verify_error.is_none())),
+        ("insecure", json!(spec.insecure)),
+    ];
+    if let Some(e) = &verify_error {
+        fields.push(("verify_error", json!(e)));
     }
     if let Some(ca) = spec.roots.ca_path() {
-        o.set("ca", ca);
+        fields.push(("ca", json!(ca)));
     }
-    o.set("days_left", days);
-    o.set("warn_days", spec.warn_days);
-    o.set("crit_days", spec.crit_days);
-    o.set("chain_length", infos.len());
-    o.set("leaf", leaf.json(now, true));
-    o.set("earliest", earliest.json(now, false));
-    let expiry = golive_core::units::unix_secs(earliest.not_after);
-    o.metric(
-        "probe_ssl_earliest_cert_expiry",
-        "Unix time the earliest-expiring certificate of the chain expires.",
-        expiry,
-    );
-    o.metric(
-        "probe_ssl_leaf_cert_expiry",
-        "Unix time the leaf certificate expires.",
-        golive_core::units::unix_secs(leaf.not_after),
-    );
-    o.metric_labelled(
-        "probe_tls_version_info",
-        "The negotiated TLS version.",
-        vec![("version", version)],
-        1.0,
-    );
-    o
+    fields.extend([
+        ("days_left", json!(days)),
+        ("warn_days", json!(spec.warn_days)),
+        ("crit_days", json!(spec.crit_days)),
+        ("chain_length", json!(infos.len())),
+        ("leaf", leaf.json(now, true)),
+        ("earliest", earliest.json(now, false)),
+    ]);
+    Ok(Judged {
+        summary,
+        verified: verify_error.is_none(),
+        fields,
+        expiry: (
+            golive_core::units::unix_secs(earliest.not_after),
+            golive_core::units::unix_secs(leaf.not_after),
+        ),
+        version,
+    })
+}
+
+/// Handshake once within `limit` and judge the certificates.
+pub fn probe(spec: &TlsSpec, limit: Duration) -> Outcome {
+    let address = format!("{}:{}", spec.host, spec.port);
+    let fail = |(msg, kind): (String, &str)| {
+        if kind == "setup" {
+            return Outcome::unknown(msg);
+        }
+        Outcome::critical(msg)
+            .with("address", address.clone())
+            .with("server_name", spec.server_name.clone())
+            .with("insecure", spec.insecure)
+            .with("error", kind)
+    };
+    let t0 = Instant::now();
+    let deadline = golive_core::Deadline::after(limit);
+    let (mut sock, addr) = match super::connect(&spec.host, spec.port, limit) {
+        Ok(s) => s,
+        Err(e) => return fail(e),
+    };
+    let session = match handshake(&mut sock, spec, &deadline, limit) {
+        Ok(s) => s,
+        Err(e) => return fail(e),
+    };
+    let took = t0.elapsed();
+    let mut v = Verdict::default();
+    let judged = match judge(spec, &session, &mut v) {
+        Ok(j) => j,
+        Err(e) => return fail(e),
+    };
+    let o = v
+        .outcome(&judged.summary)
+        .with("address", addr.to_string())
+        .with("latency_ms", duration_ms(took));
+    judged.decorate(o)
 }
 
 #[cfg(test)]

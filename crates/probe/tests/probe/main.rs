@@ -15,6 +15,7 @@ mod redaction;
 mod redis;
 mod redis_tls;
 mod run;
+mod smtp;
 mod tls;
 
 use testkit::cli::Cli;
