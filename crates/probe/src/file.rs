@@ -368,14 +368,19 @@ pub fn plan(args: &RunArgs, flags: &TimingArgs, format: Format) -> Result<Plan, 
                 format!("check `{name}` (type {kind}) needs `{target_key}`"),
             )
         })?;
+        // A header whose value is empty is not sent (curl's `-H 'Name:'`),
+        // so `"${TENANT:-}"` can stand in a shared file.
         let headers = || -> Result<Vec<(String, String)>, Error> {
             e.headers
                 .iter()
                 .flatten()
+                .filter(|(_, v)| !v.trim().is_empty())
                 .map(|(k, v)| parse_header(&format!("{k}: {v}")).map_err(|m| bad("headers", m)))
                 .collect()
         };
-        let r = || roots(e.ca.as_deref()).map_err(|m| bad("ca", m));
+        // An empty value (a `${VAR:-}` left unset) is no value.
+        let given = |v: &Option<String>| v.clone().filter(|s| !s.is_empty());
+        let r = || roots(given(&e.ca).as_deref()).map_err(|m| bad("ca", m));
         let no_proxy = e.no_proxy.unwrap_or(args.no_proxy);
         let (display, spec) = match e.kind {
             Kind::Http => {
@@ -477,7 +482,7 @@ pub fn plan(args: &RunArgs, flags: &TimingArgs, format: Format) -> Result<Plan, 
                 (s.display.clone(), Spec::Redis(s))
             }
             Kind::Prometheus => {
-                let bearer_token = match (&e.bearer_token_file, &e.bearer_token) {
+                let bearer_token = match (given(&e.bearer_token_file), given(&e.bearer_token)) {
                     (Some(_), Some(_)) => {
                         return Err(bad(
                             "bearer_token",
@@ -485,17 +490,19 @@ pub fn plan(args: &RunArgs, flags: &TimingArgs, format: Format) -> Result<Plan, 
                         ));
                     }
                     (Some(f), None) => Some(
-                        golive_http::read_token_file(f).map_err(|m| bad("bearer_token_file", m))?,
+                        golive_http::read_token_file(&f)
+                            .map_err(|m| bad("bearer_token_file", m))?,
                     ),
-                    (None, t) => t.clone(),
+                    (None, t) => t,
                 };
-                for secret in [&e.password, &bearer_token].into_iter().flatten() {
+                let password = given(&e.password);
+                for secret in [&password, &bearer_token].into_iter().flatten() {
                     redact::register(secret);
                 }
                 let auth = golive_http::Endpoint {
                     url: String::new(),
-                    username: e.username.clone(),
-                    password: e.password.clone(),
+                    username: given(&e.username),
+                    password,
                     bearer_token,
                     headers: headers()?,
                 };

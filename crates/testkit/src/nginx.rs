@@ -32,7 +32,23 @@ impl Nginx {
     /// `{"status":"ok",…}` with 200 when the `X-API-Key` header equals
     /// `api_key`, and 401 otherwise.
     pub fn health(api_key: &str) -> Nginx {
-        Self::start(&format!(
+        Self::start(&Self::health_body(api_key))
+    }
+
+    /// The same over https with `leaf` (`https://localhost:{port}/health`).
+    pub fn health_tls(api_key: &str, leaf: &crate::pki::Leaf) -> Nginx {
+        let body = Self::health_body(api_key);
+        Self::start_http(|port, _| {
+            format!(
+                "server {{\n  listen 127.0.0.1:{port} ssl;\n  ssl_certificate {};\n  ssl_certificate_key {};\n  {body}\n}}\n",
+                leaf.cert.display(),
+                leaf.key.display()
+            )
+        })
+    }
+
+    fn health_body(api_key: &str) -> String {
+        format!(
             r#"default_type application/json;
   location = /health {{
     if ($http_x_api_key != "{api_key}") {{ return 401 '{{"status":"unauthorized"}}'; }}
@@ -40,7 +56,7 @@ impl Nginx {
   }}
   location = /ready {{ return 200 '{{"status":"ok"}}'; }}
   location / {{ return 404 '{{"status":"not found"}}'; }}"#
-        ))
+        )
     }
 
     /// Write the whole `http { … }` content yourself: `http_body(port, dir)`

@@ -234,11 +234,16 @@ impl Prometheus {
     /// Wait until the instant query's raw JSON satisfies `pred` (e.g. a target
     /// has been scraped at least once).
     pub fn wait_for(&mut self, expr: &str, timeout: Duration, pred: impl Fn(&str) -> bool) {
-        let port = self.port;
-        let me = Prometheus::query_raw_port;
+        let (port, secure) = (self.port, self.secure);
         self.proc
             .wait_until(&format!("answering `{expr}` as expected"), timeout, || {
-                pred(&me(port, expr))
+                let body = if secure {
+                    Prometheus::curl_secure(port, &format!("/api/v1/query?query={}", encode(expr)))
+                        .unwrap_or_default()
+                } else {
+                    Prometheus::query_raw_port(port, expr)
+                };
+                pred(&body)
             });
     }
 

@@ -38,17 +38,15 @@ impl RedisSpec {
             |e: redis::RedisError| format!("'{display}' is not a Redis URL: {}", error_chain(&e));
         let tls = url.starts_with("rediss://");
         let ca = roots.ca_path().map(str::to_string);
-        if !tls && (insecure || ca.is_some()) {
-            return Err(format!(
-                "'{display}': --ca and --insecure are for rediss:// (TLS) URLs"
-            ));
-        }
+        // --ca and --insecure mean nothing to redis:// (a shared preflight
+        // file may set a CA for every check): they are not used or shown.
+        let ca = if tls { ca } else { None };
         if url.contains('#') && !url.ends_with("#insecure") {
             return Err(format!(
                 "'{display}': the only URL fragment Redis knows is #insecure"
             ));
         }
-        let insecure = insecure || url.ends_with("#insecure");
+        let insecure = tls && (insecure || url.ends_with("#insecure"));
         let client = if tls {
             let mut u = url.trim_end_matches("#insecure").to_string();
             if insecure {

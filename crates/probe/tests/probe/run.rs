@@ -4,7 +4,9 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use testkit::pki::Pki;
 use testkit::postgres::APP_PASSWORD;
+use testkit::smtpd::MailServer;
 use testkit::{Nginx, Postgres, Prometheus, Redis, SlowHttp};
 
 use crate::{probe, tool_time};
@@ -15,7 +17,7 @@ fn preflight() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/preflight.toml")
 }
 
-/// The runbook's five T-1 hour checks, all passing; then Redis goes down
+/// The runbook's six T-1 hour checks, all passing; then Redis goes down
 /// and the same file fails naming it, and only it.
 #[test]
 fn preflight_passes_against_real_servers_and_names_the_one_down() {
@@ -32,6 +34,7 @@ fn preflight_passes_against_real_servers_and_names_the_one_down() {
     prom.wait_for("up", Duration::from_secs(30), |b| b.contains("\"value\""));
     let backups = testkit::temp_dir("probe-backups");
     crate::file::write_gzip(&backups.path().join("minimarket_20261127.sql.gz"), 50_000);
+    let mail = MailServer::start();
 
     let redis_url = redis.url();
     let run = |extra: &[&str]| {
@@ -43,6 +46,8 @@ fn preflight_passes_against_real_servers_and_names_the_one_down() {
             .env("PG_DSN", pg.dsn())
             .env("REDIS_URL", &redis_url)
             .env("PROMETHEUS_URL", prom.url())
+            .env("SMTP_ADDRESS", format!("localhost:{}", mail.starttls))
+            .env("TLS_CA", mail.pki.ca())
             .env(
                 "BACKUP_GLOB",
                 backups
@@ -64,16 +69,19 @@ fn preflight_passes_against_real_servers_and_names_the_one_down() {
         .iter()
         .map(|c| c["name"].as_str().unwrap())
         .collect();
-    assert_eq!(names, ["api", "postgres", "redis", "prometheus", "backup"]);
+    assert_eq!(
+        names,
+        ["api", "postgres", "redis", "prometheus", "smtp", "backup"]
+    );
     for c in doc["checks"].as_array().unwrap() {
         assert_eq!(c["status"], "ok", "{c}");
     }
-    assert_eq!(doc["counts"]["ok"], 5);
+    assert_eq!(doc["counts"]["ok"], 6);
     assert!(doc["file"].as_str().unwrap().ends_with("preflight.toml"));
 
     let r = run(&["--format", "text"]);
     r.assert_code(0);
-    assert!(r.stdout.contains("OK: 5 checks passed"), "{}", r.stdout);
+    assert!(r.stdout.contains("OK: 6 checks passed"), "{}", r.stdout);
 
     redis.stop();
     let r = run(&["--interval", "100ms"]);
@@ -81,7 +89,7 @@ fn preflight_passes_against_real_servers_and_names_the_one_down() {
     r.assert_absent(KEY);
     let doc = r.assert_envelope("probe");
     assert_eq!(doc["failing"], serde_json::json!(["redis"]));
-    assert_eq!(doc["counts"]["ok"], 4);
+    assert_eq!(doc["counts"]["ok"], 5);
     let redis_check = &doc["checks"][2];
     assert_eq!(redis_check["status"], "critical");
     assert_eq!(
@@ -91,10 +99,101 @@ fn preflight_passes_against_real_servers_and_names_the_one_down() {
     let r = run(&["--format", "text", "--retries", "0"]);
     r.assert_code(2);
     assert!(
-        r.stdout.contains("CRITICAL: 1 of 5 checks not OK (redis)"),
+        r.stdout.contains("CRITICAL: 1 of 6 checks not OK (redis)"),
         "{}",
         r.stdout
     );
+}
+
+/// Done means for production connections: the same preflight file,
+/// unchanged, against a stack where every connection needs TLS or a login —
+/// an https API with a key, PostgreSQL under verify-full, Redis over TLS as
+/// an ACL user, Prometheus behind TLS and basic auth, SMTP with STARTTLS
+/// and AUTH — and not one secret printed.
+#[test]
+fn preflight_passes_unchanged_where_every_connection_needs_tls_or_a_login() {
+    use testkit::prometheus::{SECURE_PASSWORD, SECURE_USER};
+    use testkit::smtpd::{PASSWORD as SMTP_PASSWORD, USER as SMTP_USER};
+    let pki = Pki::new();
+    let leaf = pki.localhost();
+    let api = Nginx::health_tls(KEY, &leaf);
+    let pg = Postgres::start_tls(&leaf);
+    let redis_pw = "redis-acl-pw-0c1d";
+    let redis = Redis::builder()
+        .tls(&leaf)
+        .acl_user("app", redis_pw)
+        .start();
+    let app = Nginx::start(
+        "location = /metrics { default_type text/plain; return 200 'app_ready 1\\n'; }",
+    );
+    let target = format!("127.0.0.1:{}", app.port);
+    let mut prom = Prometheus::builder()
+        .scrape("app", &[target.as_str()])
+        .secure(&leaf)
+        .start();
+    prom.wait_for("up", Duration::from_secs(30), |b| b.contains("\"value\""));
+    let mail = MailServer::start();
+    let backups = testkit::temp_dir("probe-backups");
+    crate::file::write_gzip(&backups.path().join("minimarket_20261127.sql.gz"), 50_000);
+
+    // One CA for all but the mail server, whose own CA the file cannot name
+    // separately: it is trusted through the system bundle's variable.
+    let bundle = backups.path().join("cas.pem");
+    let cas = format!(
+        "{}{}",
+        std::fs::read_to_string(pki.ca()).unwrap(),
+        std::fs::read_to_string(mail.pki.ca()).unwrap()
+    );
+    testkit::write(&bundle, &cas);
+    let ca = bundle.display().to_string();
+    let r = probe()
+        .args(["run", preflight().to_str().unwrap(), "--format", "json"])
+        .env("TLS_CA", &ca)
+        .env("API_URL", format!("https://localhost:{}/health", api.port))
+        .env("API_KEY", KEY)
+        .env(
+            "PG_DSN",
+            format!(
+                "postgres://appuser:{APP_PASSWORD}@localhost:{}/minimarket?sslmode=verify-full&sslrootcert={ca}",
+                pg.port
+            ),
+        )
+        .env(
+            "REDIS_URL",
+            redis.user_url("localhost", "app", redis_pw),
+        )
+        .env("PROMETHEUS_URL", prom.url())
+        .env("PROMETHEUS_USER", SECURE_USER)
+        .env("PROMETHEUS_PASSWORD", SECURE_PASSWORD)
+        .env("SMTP_ADDRESS", format!("localhost:{}", mail.starttls))
+        .env("PROBE_SMTP_USER", SMTP_USER)
+        .env("PROBE_SMTP_PASSWORD", SMTP_PASSWORD)
+        .env(
+            "BACKUP_GLOB",
+            backups.path().join("minimarket_*.sql.gz").display().to_string(),
+        )
+        .run();
+    for secret in [KEY, APP_PASSWORD, redis_pw, SECURE_PASSWORD, SMTP_PASSWORD] {
+        r.assert_absent(secret);
+    }
+    let doc = r.assert_envelope("probe");
+    for c in doc["checks"].as_array().unwrap() {
+        assert_eq!(c["status"], "ok", "{c}");
+    }
+    r.assert_code(0);
+    let by = |n: &str| {
+        doc["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == n)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(by("postgres")["tls_verified"], "chain and host name");
+    assert_eq!(by("redis")["tls"], true);
+    assert_eq!(by("prometheus")["insecure"], false);
+    assert_eq!(by("smtp")["auth"], "PLAIN");
 }
 
 fn write_config(text: &str) -> (tempfile::TempDir, String) {

@@ -2,7 +2,8 @@
 //!
 //! `golive-lab demo` shows golive's main job on local servers, in two parts.
 //! First the T-1 hour preflight: it starts a local PostgreSQL, Redis,
-//! Prometheus and an nginx health endpoint that demands an API key, makes a
+//! Prometheus, an SMTP server with STARTTLS and an nginx health endpoint that
+//! demands an API key, makes a
 //! real gzipped `pg_dump` backup, runs `probe run examples/preflight.toml
 //! --format text` against them, and stops everything. Then the launch
 //! timeline: HAProxy in front of a blue and a green nginx, Prometheus
@@ -107,15 +108,17 @@ struct Preflight {
     _redis: Redis,
     _prom: Prometheus,
     _nginx: Nginx,
+    _mail: testkit::smtpd::MailServer,
     _backups: tempfile::TempDir,
 }
 
 fn start_preflight_servers() -> Preflight {
-    say("starting PostgreSQL, Redis, Prometheus and nginx on free loopback ports…");
+    say("starting PostgreSQL, Redis, Prometheus, nginx and an SMTP server on free loopback ports…");
     let pg = Postgres::start();
     let redis = Redis::start();
     let mut prom = Prometheus::builder().scrape_self("prometheus").start();
     let nginx = Nginx::health(testkit::nginx::DEMO_API_KEY);
+    let mail = testkit::smtpd::MailServer::start();
     pg.psql(
         "minimarket",
         "CREATE TABLE IF NOT EXISTS products (id serial PRIMARY KEY, name text NOT NULL, price_cents int NOT NULL); \
@@ -136,6 +139,8 @@ fn start_preflight_servers() -> Preflight {
         ("PG_DSN", pg.dsn()),
         ("REDIS_URL", redis.url()),
         ("PROMETHEUS_URL", prom.url()),
+        ("SMTP_ADDRESS", format!("localhost:{}", mail.starttls)),
+        ("TLS_CA", mail.pki.ca()),
         (
             "BACKUP_GLOB",
             backups
@@ -151,6 +156,7 @@ fn start_preflight_servers() -> Preflight {
         _redis: redis,
         _prom: prom,
         _nginx: nginx,
+        _mail: mail,
         _backups: backups,
     }
 }
