@@ -11,7 +11,7 @@ DEB_PACKAGES = postgresql postgresql-client pgbouncer opensmtpd python3-aiosmtpd
                wrk hyperfine time curl socat openssl bsdutils gzip procps iproute2 \
                ca-certificates shellcheck systemd
 
-.PHONY: all deps build test lint bench demo install clean schema
+.PHONY: all deps ensure-deps build test lint bench demo install clean schema
 
 all: build
 
@@ -23,12 +23,27 @@ deps:
 	echo "deps: installed $(DEB_PACKAGES)"
 	$(CARGO) fetch --locked
 
+# What `make test` and `make demo` run first: install only the Debian packages
+# that are missing (one dpkg query each when nothing is), saying which.
+ensure-deps:
+	@command -v dpkg-query >/dev/null 2>&1 || { echo "ensure-deps: not a Debian system; install these yourself: $(DEB_PACKAGES)"; exit 0; }; \
+	missing=; for p in $(DEB_PACKAGES); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "ensure-deps: installing the missing Debian packages:$$missing"; \
+		if [ "$$(id -u)" -eq 0 ]; then SUDO=; else SUDO=sudo; fi; \
+		$$SUDO apt-get update -qq && \
+		$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null && \
+		echo "ensure-deps: installed:$$missing"; \
+	fi
+
 build:
 	$(CARGO) build --release --locked $(addprefix -p ,$(BINS))
 
 # nextest runs each test in its own process (servers are per test); plain
 # cargo test is the fallback where nextest is not installed.
-test:
+test: ensure-deps
 	@if $(CARGO) nextest --version >/dev/null 2>&1; then \
 		$(CARGO) nextest run --workspace --locked --no-fail-fast && \
 		$(CARGO) test --workspace --locked --doc; \
@@ -52,7 +67,7 @@ bench: build
 	$(CARGO) build --release --locked -p testkit
 	bench/run.sh
 
-demo:
+demo: ensure-deps
 	$(CARGO) build --release --locked $(addprefix -p ,$(BINS)) -p testkit
 	$(RELEASE)/golive-lab demo
 
