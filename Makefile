@@ -4,14 +4,19 @@ CARGO   ?= cargo
 PREFIX  ?= /usr/local
 BINS     = probe dns-watch metric-gate shift rollback
 RELEASE  = target/release
+ASSETS   = target/assets
+MANDIR      ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR  ?= $(PREFIX)/share/zsh/vendor-completions
+FISHCOMPDIR ?= $(PREFIX)/share/fish/vendor_completions.d
 
 # Servers and peer tools the tests, the demo and the benchmarks use (Debian 12 names).
 DEB_PACKAGES = postgresql postgresql-client pgbouncer opensmtpd python3-aiosmtpd redis-server redis-tools prometheus prometheus-alertmanager \
                haproxy nginx-light knot knot-dnsutils unbound bind9-dnsutils \
                wrk hyperfine time curl socat openssl bsdutils gzip procps iproute2 \
-               ca-certificates shellcheck systemd
+               ca-certificates shellcheck systemd man-db
 
-.PHONY: all deps ensure-deps build test lint bench demo install clean schema
+.PHONY: all deps ensure-deps build man test lint bench demo install deb clean schema
 
 all: build
 
@@ -51,7 +56,7 @@ test: ensure-deps
 		$(CARGO) test --workspace --locked --no-fail-fast; \
 	fi
 
-SHELL_SCRIPTS = scripts/*.sh examples/*/*.sh bench/*.sh .ci/run
+SHELL_SCRIPTS = scripts/*.sh examples/*/*.sh bench/*.sh packaging/*.sh .ci/run
 
 lint:
 	$(CARGO) fmt --all -- --check
@@ -71,9 +76,22 @@ demo: ensure-deps
 	$(CARGO) build --release --locked $(addprefix -p ,$(BINS)) -p testkit
 	$(RELEASE)/golive-lab demo
 
-install: build
-	install -d $(DESTDIR)$(PREFIX)/bin
+# Man pages and bash/zsh/fish completions, from the tools' clap definitions.
+man:
+	$(CARGO) run --release --locked -q -p golive-docgen -- $(ASSETS)
+
+install: build man
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(MANDIR)/man1 \
+		$(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR) $(DESTDIR)$(FISHCOMPDIR)
 	install -m 0755 $(addprefix $(RELEASE)/,$(BINS)) $(DESTDIR)$(PREFIX)/bin/
+	install -m 0644 $(ASSETS)/man/man1/*.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 0644 $(ASSETS)/completions/bash/* $(DESTDIR)$(BASHCOMPDIR)/
+	install -m 0644 $(ASSETS)/completions/zsh/* $(DESTDIR)$(ZSHCOMPDIR)/
+	install -m 0644 $(ASSETS)/completions/fish/* $(DESTDIR)$(FISHCOMPDIR)/
+
+# One .deb with the binaries, man pages, completions, examples and docs.
+deb: build man
+	packaging/build-deb.sh
 
 clean:
 	$(CARGO) clean
