@@ -34,6 +34,8 @@ pub struct SeriesResult {
     pub points_expected: usize,
     /// Points that were missing, NaN or ±Inf.
     pub points_missing: usize,
+    /// The INFO condition's note, when it held (never a verdict).
+    pub note: Option<String>,
 }
 
 /// The verdict on one rule.
@@ -57,6 +59,10 @@ pub struct RuleResult {
     pub elapsed: Duration,
     /// Whether a query failed (as opposed to answering without data).
     pub query_failed: bool,
+    /// Whether the rule counts towards the verdict (an info-only rule does not).
+    pub gates: bool,
+    /// Notes for the post-launch review: the INFO condition held on these series.
+    pub notes: Vec<String>,
 }
 
 impl RuleResult {
@@ -85,10 +91,8 @@ pub fn evaluate(rule: &Rule, client: &PromClient, at_ms: i64, deadline: &Deadlin
         (window.as_millis() as u64).div_ceil(step_ms as u64) as i64
     };
     let start_ms = at_ms - n * step_ms;
-    let wants_baseline = rule.baseline_query.is_some()
-        && [&rule.warn, &rule.critical]
-            .iter()
-            .any(|t| t.as_ref().is_some_and(Threshold::is_relative));
+    let wants_baseline =
+        rule.baseline_query.is_some() && rule.thresholds().any(Threshold::is_relative);
 
     let run = |q: &str| -> Result<Answer, QueryError> {
         if n == 0 {
@@ -120,6 +124,8 @@ pub fn evaluate(rule: &Rule, client: &PromClient, at_ms: i64, deadline: &Deadlin
         at_ms,
         elapsed: Duration::ZERO,
         query_failed: false,
+        gates: rule.gates(),
+        notes: Vec::new(),
     };
     let main = match main {
         Ok(a) => a,
@@ -218,6 +224,20 @@ pub fn evaluate(rule: &Rule, client: &PromClient, at_ms: i64, deadline: &Deadlin
         msg.push_str(&format!(" (worst of {} series; {tail})", out.series.len()));
     }
     out.message = msg;
+    out.notes = out
+        .series
+        .iter()
+        .filter_map(|s| {
+            let note = s.note.as_ref()?;
+            let mut l = s.labels.clone();
+            l.remove("__name__");
+            Some(if l.is_empty() || out.series.len() == 1 {
+                note.clone()
+            } else {
+                format!("{note} on {}", fmt_labels(&l))
+            })
+        })
+        .collect();
     out
 }
 
@@ -345,6 +365,7 @@ impl Frame<'_> {
             .as_ref()
             .map(|t| (t, check(t, rule.critical_for)));
         let warn = rule.warn.as_ref().map(|t| (t, check(t, rule.warn_for)));
+        let info = rule.info.as_ref().map(|t| (t, check(t, rule.info_for)));
 
         let missing = values.iter().filter(|v| v.is_none()).count();
         let non_finite: Vec<f64> = values
@@ -353,9 +374,7 @@ impl Frame<'_> {
             .copied()
             .filter(|v| !v.is_finite())
             .collect();
-        let needs_base = [&rule.warn, &rule.critical]
-            .iter()
-            .any(|t| t.as_ref().is_some_and(Threshold::is_relative));
+        let needs_base = rule.thresholds().any(Threshold::is_relative);
         let base_missing = if needs_base {
             baselines
                 .iter()
@@ -506,6 +525,14 @@ impl Frame<'_> {
             }
             (Status::Ok, m)
         };
+        let note = info.as_ref().filter(|(_, l)| l.all).map(|(th, _)| {
+            format!(
+                "info: {} {th}{}{} (for the post-launch review)",
+                shown(now_value, th.unit, th.bounds(now_base)),
+                bound_text(th),
+                window_text(rule.info_for)
+            )
+        });
         SeriesResult {
             labels: s.labels.clone(),
             status,
@@ -514,6 +541,7 @@ impl Frame<'_> {
             message,
             points_expected: values.len(),
             points_missing: bad_points,
+            note,
         }
     }
 }

@@ -28,7 +28,8 @@ pub fn decision(s: Status) -> &'static str {
 
 /// The status of a set of rule results: the worst, and never OK when empty.
 pub fn overall(results: &[RuleResult]) -> Status {
-    Status::merge_seen(results.iter().map(|r| r.status))
+    // Info-only rules never change the verdict.
+    Status::merge_seen(results.iter().filter(|r| r.gates).map(|r| r.status))
 }
 
 /// Unix ms as RFC 3339 UTC.
@@ -73,9 +74,13 @@ pub fn typed_rule_item(rule: &Rule, r: &RuleResult) -> Item<RuleFigures> {
             thresholds: Thresholds {
                 warn: rule.warn.as_ref().map(|w| w.text.clone()),
                 critical: rule.critical.as_ref().map(|c| c.text.clone()),
+                info: rule.info.as_ref().map(|i| i.text.clone()),
             },
             warn_for_s: secs(rule.warn_for),
             critical_for_s: secs(rule.critical_for),
+            info_for_s: rule.info.as_ref().map(|_| secs(rule.info_for)),
+            gates: (!r.gates).then_some(false),
+            notes: r.notes.clone(),
             step_s: (!rule.window().is_zero()).then(|| secs(rule.step)),
             baseline: worst.and_then(|w| w.baseline).map(|b| num(Some(b))),
             worst_series: worst.map(|w| json!(w.labels)).unwrap_or(Value::Null),
@@ -96,6 +101,7 @@ pub fn typed_rule_item(rule: &Rule, r: &RuleResult) -> Item<RuleFigures> {
                     points: (s.points_expected > 1).then_some(s.points_expected),
                     points_missing: (s.points_expected > 1).then_some(s.points_missing),
                     message: s.message.clone(),
+                    note: s.note.clone(),
                 })
                 .collect(),
         },
@@ -116,6 +122,15 @@ pub struct RuleFigures {
     pub warn_for_s: Value,
     /// How long the critical condition must hold.
     pub critical_for_s: Value,
+    /// How long the info condition must hold (rules with `info`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub info_for_s: Option<Value>,
+    /// `false` for an info-only rule, which never changes the verdict.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gates: Option<bool>,
+    /// Notes for the post-launch review: where the INFO condition held.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
     /// The resolution of a `for` window.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub step_s: Option<Value>,
@@ -150,6 +165,9 @@ pub struct Thresholds {
     /// The critical condition.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub critical: Option<String>,
+    /// The info condition (notes only, never a verdict).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub info: Option<String>,
 }
 
 /// One series' verdict.
@@ -172,6 +190,9 @@ pub struct SeriesDoc {
     pub points_missing: Option<usize>,
     /// One readable sentence.
     pub message: String,
+    /// The INFO condition's note, when it held.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 /// Counts of rule statuses.
@@ -252,6 +273,18 @@ pub struct CheckBody {
     pub rules: Vec<Item<RuleFigures>>,
     /// Every Prometheus warning, prefixed with its rule.
     pub warnings: Vec<String>,
+    /// Every INFO note, prefixed with its rule: for the post-launch review,
+    /// never part of the decision.
+    #[serde(default)]
+    pub notes: Vec<String>,
+}
+
+/// Every INFO note, prefixed with its rule.
+pub fn all_notes(results: &[RuleResult]) -> Vec<String> {
+    results
+        .iter()
+        .flat_map(|r| r.notes.iter().map(move |n| format!("{}: {n}", r.name)))
+        .collect()
 }
 
 /// The fields a check summary carries after the envelope.
@@ -273,6 +306,7 @@ pub fn check_body(
             .map(|(r, x)| typed_rule_item(r, x))
             .collect(),
         warnings: all_warnings(results),
+        notes: all_notes(results),
     }
 }
 
@@ -309,6 +343,10 @@ pub struct WatchBody {
     pub consecutive_warnings: u32,
     /// The warnings seen (round, at, rule, value, message), at most 200.
     pub warnings_seen: Vec<Value>,
+    /// Each rule's first INFO note (round, at, rule, note): for the
+    /// post-launch review, never part of the decision.
+    #[serde(default)]
+    pub notes_seen: Vec<Value>,
     /// The last round's rules per status.
     pub counts: Counts,
     /// The last round's rules.
@@ -358,6 +396,9 @@ pub fn text(rules: &[Rule], results: &[RuleResult], status: Status, at_ms: i64) 
     let mut out = table(&rows);
     for w in all_warnings(results) {
         out.push_str(&format!("prometheus warning: {w}\n"));
+    }
+    for n in all_notes(results) {
+        out.push_str(&format!("note: {n}\n"));
     }
     out.push_str(&format!(
         "verdict: {} (exit {}) at {}\n",

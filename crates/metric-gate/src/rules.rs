@@ -107,6 +107,9 @@ struct RuleFile {
     warn_for: Option<Duration>,
     #[serde(default, deserialize_with = "units::de_opt_duration")]
     critical_for: Option<Duration>,
+    info: Option<Threshold>,
+    #[serde(default, deserialize_with = "units::de_opt_duration")]
+    info_for: Option<Duration>,
     #[serde(default, deserialize_with = "units::de_opt_duration")]
     step: Option<Duration>,
     on_no_data: Option<Fallback>,
@@ -144,6 +147,10 @@ pub struct Rule {
     pub warn_for: Duration,
     /// How long the CRITICAL condition must hold.
     pub critical_for: Duration,
+    /// INFO condition: a note for the post-launch review, never a verdict.
+    pub info: Option<Threshold>,
+    /// How long the INFO condition must hold.
+    pub info_for: Duration,
     /// Resolution of `for` windows.
     pub step: Duration,
     /// Status when there is no evidence (empty, NaN, ±Inf, missing points).
@@ -159,7 +166,20 @@ pub struct Rule {
 impl Rule {
     /// The longest `for` window of the rule.
     pub fn window(&self) -> Duration {
-        self.warn_for.max(self.critical_for)
+        self.warn_for.max(self.critical_for).max(self.info_for)
+    }
+
+    /// Whether the rule can change the verdict (it has `warn` or
+    /// `critical`); an info-only rule only adds notes.
+    pub fn gates(&self) -> bool {
+        self.warn.is_some() || self.critical.is_some()
+    }
+
+    /// The three conditions, for checks that need every one.
+    pub fn thresholds(&self) -> impl Iterator<Item = &Threshold> {
+        [&self.warn, &self.critical, &self.info]
+            .into_iter()
+            .flatten()
     }
 
     /// The two thresholds as one short text, e.g. `warn > 1%, critical > 5%`.
@@ -171,17 +191,16 @@ impl Rule {
         if let Some(c) = &self.critical {
             parts.push(format!("critical {c}{}", for_suffix(self.critical_for)));
         }
+        if let Some(i) = &self.info {
+            parts.push(format!("info {i}{}", for_suffix(self.info_for)));
+        }
         parts.join(", ")
     }
 
     /// The numbers values are compared with (relative conditions against
     /// `baseline`), for showing values beside them.
     pub fn bounds(&self, baseline: Option<f64>) -> Vec<f64> {
-        [&self.warn, &self.critical]
-            .into_iter()
-            .flatten()
-            .flat_map(|t| t.bounds(baseline))
-            .collect()
+        self.thresholds().flat_map(|t| t.bounds(baseline)).collect()
     }
 
     /// The unit values are shown in (the one the thresholds were written in).
@@ -189,6 +208,7 @@ impl Rule {
         self.critical
             .as_ref()
             .or(self.warn.as_ref())
+            .or(self.info.as_ref())
             .map(|t| t.unit)
             .unwrap_or_default()
     }
@@ -299,6 +319,8 @@ pub fn ad_hoc(a: AdHoc, over: &Overrides) -> Result<Rule, Error> {
         for_: a.for_,
         warn_for: None,
         critical_for: None,
+        info: None,
+        info_for: None,
         step: None,
         on_no_data: a.on_no_data,
         on_error: None,
@@ -315,13 +337,16 @@ fn build(r: RuleFile, d: &DefaultsFile, over: &Overrides) -> Result<Rule, String
     if r.query.trim().is_empty() {
         return Err(format!("rule `{}`: `query` is empty", r.name));
     }
-    if r.warn.is_none() && r.critical.is_none() {
+    if r.warn.is_none() && r.critical.is_none() && r.info.is_none() {
         return Err(format!(
-            "rule `{}` has neither `warn` nor `critical`: it could never fail",
+            "rule `{}` has none of `warn`, `critical` or `info`: it could never say anything",
             r.name
         ));
     }
-    let relative = [&r.warn, &r.critical]
+    if r.info_for.is_some() && r.info.is_none() {
+        return Err(format!("rule `{}`: `info_for` without `info`", r.name));
+    }
+    let relative = [&r.warn, &r.critical, &r.info]
         .iter()
         .any(|t| t.as_ref().is_some_and(Threshold::is_relative));
     if relative && r.baseline_query.is_none() {
@@ -344,15 +369,16 @@ fn build(r: RuleFile, d: &DefaultsFile, over: &Overrides) -> Result<Rule, String
     }
     let warn_for = r.warn_for.or(r.for_).unwrap_or_default();
     let critical_for = r.critical_for.or(r.for_).unwrap_or_default();
+    let info_for = r.info_for.or(r.for_).unwrap_or_default();
     let step = over
         .step
         .or(r.step)
         .or(d.step)
-        .unwrap_or_else(|| default_step(&[warn_for, critical_for]));
+        .unwrap_or_else(|| default_step(&[warn_for, critical_for, info_for]));
     if step.is_zero() {
         return Err(format!("rule `{}`: `step` must be above zero", r.name));
     }
-    let window = warn_for.max(critical_for);
+    let window = warn_for.max(critical_for).max(info_for);
     if !window.is_zero() && window.as_secs_f64() / step.as_secs_f64() > 10_000.0 {
         return Err(format!(
             "rule `{}`: a {} window at a {} step is over 10,000 points; raise `step`",
@@ -369,6 +395,8 @@ fn build(r: RuleFile, d: &DefaultsFile, over: &Overrides) -> Result<Rule, String
         critical: r.critical,
         warn_for,
         critical_for,
+        info: r.info,
+        info_for,
         step,
         on_no_data: r.on_no_data.or(d.on_no_data).unwrap_or_default(),
         on_error,
@@ -435,7 +463,11 @@ mod tests {
             .unwrap_err();
         assert!(e.to_string().contains("baseline_query"), "{e}");
         let e = load_text("[[rule]]\nname = \"c\"\nquery = \"x\"\n").unwrap_err();
-        assert!(e.to_string().contains("neither"), "{e}");
+        assert!(
+            e.to_string()
+                .contains("none of `warn`, `critical` or `info`"),
+            "{e}"
+        );
         let e =
             load_text("[[rule]]\nname = \"d\"\nquery = \"x\"\nwarn = \"> 1\"\non_error = \"ok\"\n")
                 .unwrap_err();

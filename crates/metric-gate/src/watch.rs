@@ -76,6 +76,7 @@ pub fn watch(run: &Run, cfg: &Config, w: &WatchConfig, client: &PromClient) -> E
     let mut consecutive_unknown: u32 = 0;
     let mut history: Vec<Vec<Option<f64>>> = vec![Vec::new(); cfg.rules.len()];
     let mut warnings_seen: Vec<Value> = Vec::new();
+    let mut notes_seen: Vec<Value> = Vec::new();
     let mut warning_rounds: u64 = 0;
     let mut by_status = [0u64; 4];
     let mut prom_warnings: Vec<String> = Vec::new();
@@ -111,7 +112,9 @@ pub fn watch(run: &Run, cfg: &Config, w: &WatchConfig, client: &PromClient) -> E
         crate::log_round(&results);
         let status = report::overall(&results);
         by_status[status.exit_code() as usize] += 1;
-        let has_warning = results.iter().any(|r| r.status == Status::Warning);
+        let has_warning = results
+            .iter()
+            .any(|r| r.gates && r.status == Status::Warning);
         if has_warning && status != Status::Critical {
             consecutive_warnings += 1;
             warning_rounds += 1;
@@ -129,7 +132,10 @@ pub fn watch(run: &Run, cfg: &Config, w: &WatchConfig, client: &PromClient) -> E
                 h.remove(0);
             }
         }
-        for r in results.iter().filter(|r| r.status == Status::Warning) {
+        for r in results
+            .iter()
+            .filter(|r| r.gates && r.status == Status::Warning)
+        {
             if warnings_seen.len() < MAX_LISTED_WARNINGS {
                 warnings_seen.push(json!({
                     "round": round,
@@ -138,6 +144,21 @@ pub fn watch(run: &Run, cfg: &Config, w: &WatchConfig, client: &PromClient) -> E
                     "value": num(r.value()),
                     "message": r.message,
                 }));
+            }
+        }
+        for r in &results {
+            for n in &r.notes {
+                // The first time each rule's note is seen (the review wants
+                // when it began, not every round).
+                let first = !notes_seen.iter().any(|s| s["rule"] == r.name.as_str());
+                if first && notes_seen.len() < MAX_LISTED_WARNINGS {
+                    notes_seen.push(json!({
+                        "round": round,
+                        "at": time_of(r.at_ms),
+                        "rule": r.name,
+                        "note": n,
+                    }));
+                }
             }
         }
         for w in report::all_warnings(&results) {
@@ -277,6 +298,7 @@ pub fn watch(run: &Run, cfg: &Config, w: &WatchConfig, client: &PromClient) -> E
         warning_rounds,
         consecutive_warnings,
         warnings_seen,
+        notes_seen,
         counts: report::typed_counts(&last),
         rules: cfg
             .rules
@@ -341,5 +363,8 @@ fn compact(r: &RuleResult) -> Value {
             .map(|w| json!(w.labels))
             .unwrap_or(Value::Null),
     );
+    if !r.notes.is_empty() {
+        f.insert("notes".into(), json!(r.notes));
+    }
     item(&r.name, r.status, &r.message, f)
 }
