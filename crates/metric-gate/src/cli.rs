@@ -68,6 +68,107 @@ enum Cmd {
     /// Judge every rule each interval for a while; exit 2 at the first CRITICAL.
     #[command(after_help = EXAMPLES)]
     Watch(WatchArgs),
+    /// Answer HTTP with check's JSON on every request: the judge for Argo Rollouts and Flagger.
+    #[command(after_help = SERVE_HELP)]
+    Serve(ServeArgs),
+    /// Write the rules as Prometheus alerting rules (or an Alertmanager route).
+    #[command(after_help = EXPORT_HELP)]
+    Export(ExportArgs),
+}
+
+const SERVE_HELP: &str = "\
+Endpoints (GET or POST; a request body, such as Flagger's webhook payload, is read and ignored):
+  /          the check document; HTTP 200 continue, 409 pause, 412 roll back, 503 no data
+             (Flagger: a confirm-promotion webhook holds promotion until a clean 200)
+  /critical  the same, but only a roll-back verdict is non-2xx (Flagger rollout webhooks:
+             pauses and blind periods do not count towards the failure threshold)
+  /verdict   the same document, always 200 (Argo Rollouts' web provider: jsonPath {$.status},
+             successCondition result == \"ok\", failureCondition result == \"critical\")
+  /healthz   200 ok (liveness and readiness)
+Every request is judged anew within --timeout; SIGTERM stops accepting and exits 0 once
+the requests in flight are answered.
+
+Example:
+  metric-gate serve --rules /etc/golive/gates.toml --listen 0.0.0.0:9099 --prometheus http://prometheus:9090";
+
+const EXPORT_HELP: &str = "\
+Each rule becomes one alert per level it has (severity critical, warning, info) with the
+same query, threshold and for window, so the gate and the pager agree. Check the output
+with `promtool check rules`.
+
+Examples:
+  metric-gate export --rules examples/gates/soft-launch.toml > golive-alerts.yml
+  metric-gate export --rules gates.toml --to alertmanager-route --receiver pager";
+
+#[derive(Debug, Args)]
+struct ServeArgs {
+    #[command(flatten)]
+    src: SourceArgs,
+    /// Address to listen on.
+    #[arg(
+        long,
+        env = "METRIC_GATE_LISTEN",
+        value_name = "ADDR",
+        default_value = "127.0.0.1:9099"
+    )]
+    listen: std::net::SocketAddr,
+    /// Requests judged at once; more get 503 with Retry-After.
+    #[arg(long, env = "METRIC_GATE_MAX_CONCURRENT", value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=1024))]
+    max_concurrent: u32,
+}
+
+/// What `export` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExportTarget {
+    /// Prometheus alerting rules (YAML, `rule_files`).
+    PrometheusRules,
+    /// An Alertmanager route tree sending each severity on.
+    AlertmanagerRoute,
+}
+
+#[derive(Debug, Args)]
+struct ExportArgs {
+    /// Rules file (TOML).
+    #[arg(long, env = "METRIC_GATE_RULES", value_name = "FILE.toml")]
+    rules: PathBuf,
+    /// What to write.
+    #[arg(long, value_enum, default_value = "prometheus-rules")]
+    to: ExportTarget,
+    /// Name of the rule group [default: golive-FILE_STEM].
+    #[arg(long, value_name = "NAME")]
+    group: Option<String>,
+    /// Evaluation interval of the group [default: the rules' shortest step].
+    #[arg(long, value_name = "DUR", value_parser = parse_duration)]
+    interval: Option<Duration>,
+    /// Alertmanager receiver for critical alerts (the route's receivers are named after it).
+    #[arg(long, value_name = "NAME", default_value = "golive")]
+    receiver: String,
+}
+
+/// `metric-gate export`, free of clap.
+#[derive(Debug, Clone)]
+pub struct ExportConfig {
+    /// The rules, validated.
+    pub rules: Vec<Rule>,
+    /// The rules file, for the group's name and comments.
+    pub path: PathBuf,
+    /// What to write.
+    pub to: ExportTarget,
+    /// The group's name.
+    pub group: String,
+    /// The group's interval.
+    pub interval: Option<Duration>,
+    /// The receiver prefix.
+    pub receiver: String,
+}
+
+/// What the command line asks for.
+#[derive(Debug)]
+pub enum Action {
+    /// check, watch or serve.
+    Gate(Box<Config>),
+    /// export.
+    Export(ExportConfig),
 }
 
 #[derive(Debug, Args)]
@@ -187,11 +288,22 @@ pub struct WatchConfig {
     pub max_consecutive_unknown: u32,
 }
 
+/// What `serve` does besides judging.
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    /// `--listen`.
+    pub listen: std::net::SocketAddr,
+    /// `--max-concurrent`.
+    pub max_concurrent: usize,
+}
+
 /// Everything a run needs, free of clap.
 #[derive(Debug, Clone)]
 pub struct Config {
     /// `Some` for `watch`.
     pub watch: Option<WatchConfig>,
+    /// `Some` for `serve`.
+    pub serve: Option<ServeConfig>,
     /// Where Prometheus is.
     pub endpoint: Endpoint,
     /// How to reach it: TLS trust, `--insecure`, the proxy (or none).
@@ -208,10 +320,39 @@ pub struct Config {
     pub format_given: bool,
 }
 
+/// Parse `args` into what to do; `Err` is the exit code to end with (help
+/// and version print and give 0; errors print one line and give 64).
+pub fn action(args: Vec<OsString>) -> Result<Action, std::process::ExitCode> {
+    let cli: Cli = golive_core::cli::parse(crate::TOOL, args.clone())?;
+    if let Cmd::Export(e) = cli.cmd {
+        cli.common.init_log(crate::TOOL);
+        let set =
+            rules::load(&e.rules, &Overrides::default()).map_err(|err| err.report(crate::TOOL))?;
+        let stem = e
+            .rules
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "gates".into());
+        return Ok(Action::Export(ExportConfig {
+            rules: set.rules,
+            group: e.group.unwrap_or_else(|| format!("golive-{stem}")),
+            path: e.rules,
+            to: e.to,
+            interval: e.interval,
+            receiver: e.receiver,
+        }));
+    }
+    config_of(cli, args).map(|c| Action::Gate(Box::new(c)))
+}
+
 /// Parse `args` and build the [`Config`]; `Err` is the exit code to end with
 /// (help and version print and give 0; errors print one line and give 64).
 pub fn config(args: Vec<OsString>) -> Result<Config, std::process::ExitCode> {
     let cli: Cli = golive_core::cli::parse(crate::TOOL, args.clone())?;
+    config_of(cli, args)
+}
+
+fn config_of(cli: Cli, args: Vec<OsString>) -> Result<Config, std::process::ExitCode> {
     cli.common.init_log(crate::TOOL);
     let format_given = Cli::command()
         .try_get_matches_from(args)
@@ -233,8 +374,19 @@ pub fn config_quiet(args: Vec<OsString>) -> Result<Config, Error> {
 }
 
 fn build(cli: Cli, format_given: bool) -> Result<Config, Error> {
+    let mut serve = None;
     let (src, at, watch) = match cli.cmd {
         Cmd::Check(c) => (c.src, c.at, None),
+        Cmd::Serve(s) => {
+            serve = Some(ServeConfig {
+                listen: s.listen,
+                max_concurrent: s.max_concurrent as usize,
+            });
+            (s.src, None, None)
+        }
+        Cmd::Export(_) => {
+            return Err(Error::usage("export takes no Prometheus (see --help)"));
+        }
         Cmd::Watch(w) => {
             if w.interval.is_zero() || w.duration.is_zero() {
                 return Err(Error::usage(
@@ -340,6 +492,7 @@ fn build(cli: Cli, format_given: bool) -> Result<Config, Error> {
     let _ = redact::url(&endpoint.url);
     Ok(Config {
         watch,
+        serve,
         endpoint,
         http,
         rules,

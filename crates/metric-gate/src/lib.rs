@@ -15,10 +15,12 @@
 
 pub mod cli;
 pub mod condition;
+pub mod export;
 pub mod judge;
 pub mod prom;
 pub mod report;
 pub mod rules;
+pub mod serve;
 pub mod watch;
 
 use std::ffi::OsString;
@@ -46,17 +48,19 @@ where
     golive_core::runner::main(TOOL, || {
         let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
         let run = Run::start(TOOL, env!("CARGO_PKG_VERSION"));
-        let cfg = match cli::config(args) {
-            Ok(c) => c,
+        let cfg = match cli::action(args) {
+            Ok(cli::Action::Gate(c)) => c,
+            Ok(cli::Action::Export(e)) => return export::export(&e),
             Err(code) => return code,
         };
         let client = match PromClient::new(&cfg.endpoint, &cfg.http, cfg.timeout) {
             Ok(c) => c,
             Err(e) => return Error::usage(format!("{e} (see --help)")).report(TOOL),
         };
-        match &cfg.watch {
-            Some(w) => watch::watch(&run, &cfg, w, &client),
-            None => check(&run, &cfg, &client),
+        match (&cfg.watch, &cfg.serve) {
+            (Some(w), _) => watch::watch(&run, &cfg, w, &client),
+            (None, Some(s)) => serve::serve(&cfg, s, &client),
+            (None, None) => check(&run, &cfg, &client),
         }
     })
 }
@@ -98,7 +102,7 @@ where
 {
     let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
     let cfg = cli::config_quiet(args)?;
-    if cfg.watch.is_some() {
+    if cfg.watch.is_some() || cfg.serve.is_some() {
         return Err(Error::usage("only `check` can be evaluated once"));
     }
     let client = PromClient::new(&cfg.endpoint, &cfg.http, cfg.timeout)
