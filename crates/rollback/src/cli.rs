@@ -50,6 +50,80 @@ enum Cmd {
     Guard(GuardArgs),
     /// Let the guard fire again after it has rolled back.
     Rearm(PlanArg),
+    /// Record a launch event in the timeline and status page, and tell the plan's notify targets.
+    #[command(after_help = NOTIFY_HELP)]
+    Notify(NotifyArgs),
+}
+
+const NOTIFY_HELP: &str = "\
+Events: started, resumed, checkpoint, passed, paused, failed, interrupted,
+rollback-started, rollback-finished (anything else is a note). Severity by the
+runbook: a failure or a rollback is critical, a pause or an interruption a
+warning, the rest info; each [[notify]] target takes the severities it lists.
+
+Examples:
+  rollback notify --plan rollback.toml --evidence /var/lib/golive/launch \\
+    --phase dns --event passed --message 'DNS cutover complete' --figure took_s=42
+  metric-gate check --rules gates/soft-launch.toml > gate.json
+  rollback notify --plan rollback.toml --evidence \"$EVIDENCE\" --phase soft-launch \\
+    --event checkpoint --status ok --figures-from gate.json --message 'checkpoint 1: continue'";
+
+#[derive(Debug, Args)]
+struct NotifyArgs {
+    #[command(flatten)]
+    plan: PlanArg,
+    /// The launch's evidence folder: timeline.ndjson, status.json and status.html live there.
+    #[arg(long, env = "GOLIVE_EVIDENCE", value_name = "DIR")]
+    evidence: PathBuf,
+    /// The launch phase (preflight, dns, soft-launch, rollout-25, rollout-100, monitoring, …).
+    #[arg(long, value_name = "PHASE")]
+    phase: String,
+    /// What happened (see below).
+    #[arg(long, value_name = "EVENT")]
+    event: String,
+    /// ok, warning, critical or unknown.
+    #[arg(long, value_name = "STATUS", default_value = "ok", value_parser = parse_status)]
+    status: golive_core::Status,
+    /// One line for people.
+    #[arg(long, value_name = "TEXT")]
+    message: String,
+    /// A figure that decided it (repeatable); the value is JSON when it parses, else text.
+    #[arg(long = "figure", value_name = "KEY=VALUE", value_parser = crate::record::parse_figure)]
+    figures: Vec<(String, serde_json::Value)>,
+    /// Take the deciding figures from a tool's JSON report (metric-gate, probe, rollback).
+    #[arg(long, value_name = "FILE.json")]
+    figures_from: Option<PathBuf>,
+    /// Over the routing's choice: critical, warning or info.
+    #[arg(long, value_name = "SEVERITY", value_parser = parse_severity)]
+    severity: Option<golive_notify::Severity>,
+    /// Record only; send nothing.
+    #[arg(long)]
+    no_send: bool,
+    /// The phases the status page lists, in order.
+    #[arg(long, env = "GOLIVE_PHASES", value_name = "LIST", default_value = crate::record::DEFAULT_PHASES)]
+    phases: String,
+    /// The service's name on the status page.
+    #[arg(
+        long,
+        env = "GOLIVE_SERVICE",
+        value_name = "NAME",
+        default_value = "service"
+    )]
+    service: String,
+}
+
+fn parse_status(s: &str) -> Result<golive_core::Status, String> {
+    match s {
+        "ok" => Ok(golive_core::Status::Ok),
+        "warning" => Ok(golive_core::Status::Warning),
+        "critical" => Ok(golive_core::Status::Critical),
+        "unknown" => Ok(golive_core::Status::Unknown),
+        _ => Err("want ok, warning, critical or unknown".into()),
+    }
+}
+
+fn parse_severity(s: &str) -> Result<golive_notify::Severity, String> {
+    golive_notify::Severity::parse(s).ok_or_else(|| "want critical, warning or info".into())
 }
 
 #[derive(Debug, Args)]
@@ -106,6 +180,8 @@ pub enum Action {
     Guard(PathBuf, crate::guard::GuardOptions),
     /// `rearm`.
     Rearm(PathBuf),
+    /// `notify`.
+    Notify(PathBuf, Box<crate::record::EventArgs>),
 }
 
 /// Everything a run needs.
@@ -148,6 +224,50 @@ impl Cli {
                 },
             ),
             Cmd::Rearm(p) => Action::Rearm(p.plan),
+            Cmd::Notify(n) => {
+                let mut figures: serde_json::Map<String, serde_json::Value> =
+                    serde_json::Map::new();
+                if let Some(path) = &n.figures_from {
+                    let text = std::fs::read_to_string(path).map_err(|e| {
+                        golive_core::Error::usage(format!("--figures-from {}: {e}", path.display()))
+                    })?;
+                    let doc: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+                        golive_core::Error::usage(format!(
+                            "--figures-from {}: not a JSON report: {e}",
+                            path.display()
+                        ))
+                    })?;
+                    figures = crate::record::figures_of_document(&doc);
+                }
+                figures.extend(n.figures);
+                let trim = |s: &str| s.trim().to_string();
+                if n.phase.trim().is_empty() || n.event.trim().is_empty() {
+                    return Err(golive_core::Error::usage(
+                        "--phase and --event must not be empty (see --help)",
+                    ));
+                }
+                Action::Notify(
+                    n.plan.plan,
+                    Box::new(crate::record::EventArgs {
+                        evidence: n.evidence,
+                        phase: trim(&n.phase),
+                        event: trim(&n.event),
+                        status: n.status,
+                        message: n.message,
+                        figures,
+                        severity: n.severity,
+                        no_send: n.no_send,
+                        phases: n
+                            .phases
+                            .split(',')
+                            .map(str::trim)
+                            .filter(|p| !p.is_empty())
+                            .map(String::from)
+                            .collect(),
+                        service: n.service,
+                    }),
+                )
+            }
         };
         Ok(Config { action, format })
     }

@@ -14,6 +14,7 @@ pub mod engine;
 pub mod evidence;
 pub mod guard;
 pub mod plan;
+pub mod record;
 pub mod steps;
 
 use std::ffi::OsString;
@@ -47,7 +48,8 @@ where
             cli::Action::Run(p, _)
             | cli::Action::Status(p)
             | cli::Action::Guard(p, _)
-            | cli::Action::Rearm(p) => p.clone(),
+            | cli::Action::Rearm(p)
+            | cli::Action::Notify(p, _) => p.clone(),
         };
         let plan = match plan::load(&path) {
             Ok(p) => p,
@@ -67,8 +69,12 @@ where
                 Err(e) => return e.report(TOOL),
             },
             cli::Action::Rearm(_) => guard::rearm(&plan, &run),
+            cli::Action::Notify(_, a) => record::notify(&plan, a, &run),
         };
         match format {
+            Format::Text if matches!(cfg.action, cli::Action::Notify(..)) => {
+                output::emit(&format!("{}\n", doc["line"].as_str().unwrap_or_default()))
+            }
             Format::Text => output::emit(&text(&doc)),
             _ => output::emit_summary_json(format, &doc),
         }
