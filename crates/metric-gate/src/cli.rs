@@ -74,6 +74,39 @@ enum Cmd {
     /// Write the rules as Prometheus alerting rules (or an Alertmanager route).
     #[command(after_help = EXPORT_HELP)]
     Export(ExportArgs),
+    /// The post-launch report: report.md, report.html (charts) and baseline.csv from the timeline and Prometheus.
+    #[command(after_help = REPORT_HELP)]
+    Report(ReportArgs),
+}
+
+const REPORT_HELP: &str = "\
+The launch window is the timeline's first to last event; each phase runs from
+its first event to the next phase's. See examples/gates/report.toml for the
+report file ([queries] for the per-phase table, [[chart]] for the charts).
+
+Example:
+  metric-gate report --timeline evidence/timeline.ndjson --rules examples/gates/report.toml \\
+    --prometheus http://prometheus:9090 --out evidence/report";
+
+#[derive(Debug, Args)]
+struct ReportArgs {
+    #[command(flatten)]
+    conn: ConnArgs,
+    /// The launch's timeline (rollback notify writes it).
+    #[arg(long, env = "METRIC_GATE_TIMELINE", value_name = "FILE")]
+    timeline: PathBuf,
+    /// The report file (TOML: [queries], [[chart]], optional [prometheus] and [report]).
+    #[arg(long, env = "METRIC_GATE_RULES", value_name = "FILE.toml")]
+    rules: PathBuf,
+    /// The folder to write report.md, report.html, baseline.csv and the charts into.
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+    /// Resolution of the range queries [default: the file's, else ≥ 15s and ≤ 11,000 points].
+    #[arg(long, value_name = "DUR", value_parser = parse_duration)]
+    step: Option<Duration>,
+    /// Limit for all the queries together.
+    #[arg(long, env = "METRIC_GATE_TIMEOUT", value_name = "DUR", default_value = "30s", value_parser = parse_timeout)]
+    timeout: Duration,
 }
 
 const SERVE_HELP: &str = "\
@@ -169,13 +202,49 @@ pub enum Action {
     Gate(Box<Config>),
     /// export.
     Export(ExportConfig),
+    /// report.
+    Report(
+        Box<crate::launch_report::ReportConfig>,
+        Box<(Endpoint, Options)>,
+    ),
+}
+
+#[derive(Debug, Args)]
+struct ConnArgs {
+    /// Prometheus base URL.
+    #[arg(long, env = "METRIC_GATE_PROMETHEUS", value_name = "URL")]
+    prometheus: Option<String>,
+    /// Do not verify Prometheus's TLS certificate (shown in the report).
+    #[arg(long, env = "METRIC_GATE_INSECURE")]
+    insecure: bool,
+    /// Trust only the CA certificates in this PEM file for https.
+    #[arg(long, env = "METRIC_GATE_CA", value_name = "FILE")]
+    ca: Option<String>,
+    /// Basic auth user; the password comes from METRIC_GATE_PASSWORD, never the command line.
+    #[arg(long = "user", env = "METRIC_GATE_USERNAME", value_name = "USER")]
+    user: Option<String>,
+    /// Send the bearer token in this file (a service-account or vault-agent token).
+    #[arg(long, env = "METRIC_GATE_BEARER_TOKEN_FILE", value_name = "FILE")]
+    bearer_token_file: Option<String>,
+    /// Request header 'Name: value', e.g. 'X-Scope-OrgID: tenant-1' (repeatable; ${VAR} reads the environment; METRIC_GATE_HEADERS: one a line).
+    #[arg(
+        short = 'H',
+        long = "header",
+        env = "METRIC_GATE_HEADERS",
+        value_name = "HEADER",
+        value_delimiter = '\n',
+        hide_env_values = true
+    )]
+    headers: Vec<String>,
+    /// Reach Prometheus directly, whatever http_proxy / https_proxy / all_proxy say.
+    #[arg(long, env = "METRIC_GATE_NO_PROXY")]
+    no_proxy: bool,
 }
 
 #[derive(Debug, Args)]
 struct SourceArgs {
-    /// Prometheus base URL.
-    #[arg(long, env = "METRIC_GATE_PROMETHEUS", value_name = "URL")]
-    prometheus: Option<String>,
+    #[command(flatten)]
+    conn: ConnArgs,
     /// Rules file (TOML).
     #[arg(
         long,
@@ -214,31 +283,6 @@ struct SourceArgs {
     /// Limit for the whole check (every rule's queries), or for each round of a watch.
     #[arg(long, env = "METRIC_GATE_TIMEOUT", value_name = "DUR", default_value = "10s", value_parser = parse_timeout)]
     timeout: Duration,
-    /// Do not verify Prometheus's TLS certificate (shown in the report).
-    #[arg(long, env = "METRIC_GATE_INSECURE")]
-    insecure: bool,
-    /// Trust only the CA certificates in this PEM file for https.
-    #[arg(long, env = "METRIC_GATE_CA", value_name = "FILE")]
-    ca: Option<String>,
-    /// Basic auth user; the password comes from METRIC_GATE_PASSWORD, never the command line.
-    #[arg(long = "user", env = "METRIC_GATE_USERNAME", value_name = "USER")]
-    user: Option<String>,
-    /// Send the bearer token in this file (a service-account or vault-agent token).
-    #[arg(long, env = "METRIC_GATE_BEARER_TOKEN_FILE", value_name = "FILE")]
-    bearer_token_file: Option<String>,
-    /// Request header 'Name: value', e.g. 'X-Scope-OrgID: tenant-1' (repeatable; ${VAR} reads the environment; METRIC_GATE_HEADERS: one a line).
-    #[arg(
-        short = 'H',
-        long = "header",
-        env = "METRIC_GATE_HEADERS",
-        value_name = "HEADER",
-        value_delimiter = '\n',
-        hide_env_values = true
-    )]
-    headers: Vec<String>,
-    /// Reach Prometheus directly, whatever http_proxy / https_proxy / all_proxy say.
-    #[arg(long, env = "METRIC_GATE_NO_PROXY")]
-    no_proxy: bool,
 }
 
 #[derive(Debug, Args)]
@@ -342,6 +386,33 @@ pub fn action(args: Vec<OsString>) -> Result<Action, std::process::ExitCode> {
             receiver: e.receiver,
         }));
     }
+    if let Cmd::Report(r) = cli.cmd {
+        cli.common.init_log(crate::TOOL);
+        let report = |r: ReportArgs| -> Result<Action, Error> {
+            let file: crate::launch_report::ReportFile = golive_core::config::load(&r.rules)?;
+            if file.chart.is_empty() && file.queries.named().is_empty() {
+                return Err(Error::Config {
+                    path: r.rules.display().to_string(),
+                    line: None,
+                    column: None,
+                    message: "no [queries] and no [[chart]]: nothing to report".into(),
+                });
+            }
+            let conn = connection(&r.conn, &file.prometheus)?;
+            Ok(Action::Report(
+                Box::new(crate::launch_report::ReportConfig {
+                    timeline: r.timeline,
+                    file,
+                    file_path: r.rules,
+                    out: r.out,
+                    timeout: r.timeout,
+                    step: r.step,
+                }),
+                Box::new(conn),
+            ))
+        };
+        return report(r).map_err(|e| e.report(crate::TOOL));
+    }
     config_of(cli, args).map(|c| Action::Gate(Box::new(c)))
 }
 
@@ -366,6 +437,68 @@ fn config_of(cli: Cli, args: Vec<OsString>) -> Result<Config, std::process::Exit
     build(cli, format_given).map_err(|e| e.report(crate::TOOL))
 }
 
+/// Where Prometheus is and how to reach it, from the flags (and their
+/// environment variables) over a file's `[prometheus]` table; every secret
+/// registered before anything can print it.
+fn connection(c: &ConnArgs, file_source: &rules::SourceFile) -> Result<(Endpoint, Options), Error> {
+    let url = c
+        .prometheus
+        .clone()
+        .or(file_source.url.clone())
+        .ok_or_else(|| {
+            Error::usage("no Prometheus URL: give --prometheus URL, METRIC_GATE_PROMETHEUS or [prometheus] url in the rules file (see --help)")
+        })?;
+    golive_core::units::check_url_port(&url)
+        .map_err(|e| Error::usage(format!("{e} (see --help)")))?;
+    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    let usage = |e: String| Error::usage(format!("{e} (see --help)"));
+    let ca = c.ca.clone().or(file_source.ca.clone());
+    let http = Options {
+        roots: match &ca {
+            Some(p) => golive_http::Roots::from_ca_file(p).map_err(usage)?,
+            None => golive_http::Roots::System,
+        },
+        insecure: c.insecure || file_source.insecure.unwrap_or(false),
+        proxy: golive_http::Proxy::for_url(&url, c.no_proxy).map_err(usage)?,
+        ..Options::new(concat!("metric-gate/", env!("CARGO_PKG_VERSION")))
+    };
+    // The command line and the environment win over the rules file.
+    let token_file = c
+        .bearer_token_file
+        .clone()
+        .or(file_source.bearer_token_file.clone());
+    let bearer_token = match (env("METRIC_GATE_BEARER_TOKEN"), token_file) {
+        (Some(t), _) => Some(t),
+        (None, Some(f)) => Some(golive_http::read_token_file(&f).map_err(usage)?),
+        (None, None) => file_source.bearer_token.clone(),
+    };
+    let mut headers: Vec<(String, String)> = file_source.headers.clone().into_iter().collect();
+    for (k, v) in golive_http::parse_headers(&c.headers).map_err(usage)? {
+        headers.retain(|(name, _)| !name.eq_ignore_ascii_case(&k));
+        headers.push((k, v));
+    }
+    let endpoint = Endpoint {
+        url,
+        username: c.user.clone().or(file_source.username.clone()),
+        password: env("METRIC_GATE_PASSWORD").or(file_source.password.clone()),
+        bearer_token,
+        headers,
+    };
+    endpoint.validate().map_err(usage)?;
+    // Secrets are known from here on: nothing printed may show them.
+    for s in [&endpoint.password, &endpoint.bearer_token]
+        .into_iter()
+        .flatten()
+    {
+        redact::register(s);
+    }
+    for (k, v) in &endpoint.headers {
+        let _ = redact::header(k, v);
+    }
+    let _ = redact::url(&endpoint.url);
+    Ok((endpoint, http))
+}
+
 /// [`config`] for metric-gate used as a library: nothing printed, every
 /// failure an [`Error`].
 pub fn config_quiet(args: Vec<OsString>) -> Result<Config, Error> {
@@ -384,8 +517,8 @@ fn build(cli: Cli, format_given: bool) -> Result<Config, Error> {
             });
             (s.src, None, None)
         }
-        Cmd::Export(_) => {
-            return Err(Error::usage("export takes no Prometheus (see --help)"));
+        Cmd::Export(_) | Cmd::Report(_) => {
+            return Err(Error::usage("export and report are not gates (see --help)"));
         }
         Cmd::Watch(w) => {
             if w.interval.is_zero() || w.duration.is_zero() {
@@ -435,61 +568,7 @@ fn build(cli: Cli, format_given: bool) -> Result<Config, Error> {
             ));
         }
     };
-    let url = src
-        .prometheus
-        .clone()
-        .or(file_source.url.clone())
-        .ok_or_else(|| {
-            Error::usage("no Prometheus URL: give --prometheus URL, METRIC_GATE_PROMETHEUS or [prometheus] url in the rules file (see --help)")
-        })?;
-    golive_core::units::check_url_port(&url)
-        .map_err(|e| Error::usage(format!("{e} (see --help)")))?;
-    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
-    let usage = |e: String| Error::usage(format!("{e} (see --help)"));
-    let ca = src.ca.clone().or(file_source.ca.clone());
-    let http = Options {
-        roots: match &ca {
-            Some(p) => golive_http::Roots::from_ca_file(p).map_err(usage)?,
-            None => golive_http::Roots::System,
-        },
-        insecure: src.insecure || file_source.insecure.unwrap_or(false),
-        proxy: golive_http::Proxy::for_url(&url, src.no_proxy).map_err(usage)?,
-        ..Options::new(concat!("metric-gate/", env!("CARGO_PKG_VERSION")))
-    };
-    // The command line and the environment win over the rules file.
-    let token_file = src
-        .bearer_token_file
-        .clone()
-        .or(file_source.bearer_token_file.clone());
-    let bearer_token = match (env("METRIC_GATE_BEARER_TOKEN"), token_file) {
-        (Some(t), _) => Some(t),
-        (None, Some(f)) => Some(golive_http::read_token_file(&f).map_err(usage)?),
-        (None, None) => file_source.bearer_token.clone(),
-    };
-    let mut headers: Vec<(String, String)> = file_source.headers.clone().into_iter().collect();
-    for (k, v) in golive_http::parse_headers(&src.headers).map_err(usage)? {
-        headers.retain(|(name, _)| !name.eq_ignore_ascii_case(&k));
-        headers.push((k, v));
-    }
-    let endpoint = Endpoint {
-        url,
-        username: src.user.clone().or(file_source.username.clone()),
-        password: env("METRIC_GATE_PASSWORD").or(file_source.password.clone()),
-        bearer_token,
-        headers,
-    };
-    endpoint.validate().map_err(usage)?;
-    // Secrets are known from here on: nothing printed may show them.
-    for s in [&endpoint.password, &endpoint.bearer_token]
-        .into_iter()
-        .flatten()
-    {
-        redact::register(s);
-    }
-    for (k, v) in &endpoint.headers {
-        let _ = redact::header(k, v);
-    }
-    let _ = redact::url(&endpoint.url);
+    let (endpoint, http) = connection(&src.conn, &file_source)?;
     Ok(Config {
         watch,
         serve,

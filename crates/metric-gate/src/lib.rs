@@ -17,6 +17,7 @@ pub mod cli;
 pub mod condition;
 pub mod export;
 pub mod judge;
+pub mod launch_report;
 pub mod prom;
 pub mod report;
 pub mod rules;
@@ -51,6 +52,7 @@ where
         let cfg = match cli::action(args) {
             Ok(cli::Action::Gate(c)) => c,
             Ok(cli::Action::Export(e)) => return export::export(&e),
+            Ok(cli::Action::Report(r, conn)) => return report_launch(&run, &r, &conn),
             Err(code) => return code,
         };
         let client = match PromClient::new(&cfg.endpoint, &cfg.http, cfg.timeout) {
@@ -63,6 +65,33 @@ where
             (None, None) => check(&run, &cfg, &client),
         }
     })
+}
+
+/// `metric-gate report`: write the post-launch report, print where.
+fn report_launch(
+    run: &Run,
+    cfg: &launch_report::ReportConfig,
+    conn: &(prom::Endpoint, prom::Options),
+) -> ExitCode {
+    let client = match PromClient::new(&conn.0, &conn.1, cfg.timeout) {
+        Ok(c) => c,
+        Err(e) => return Error::usage(format!("{e} (see --help)")).report(TOOL),
+    };
+    match launch_report::write_report(cfg, &client) {
+        Ok(w) => {
+            let (status, fields) = launch_report::summary(&w, &cfg.out);
+            for f in &w.failed {
+                log::warn(&format!("query failed: {f}"));
+            }
+            log::info(&format!(
+                "report: {}",
+                cfg.out.join("report.html").display()
+            ));
+            output::emit_summary_json(Format::Json, &run.document(status, &fields));
+            status.into()
+        }
+        Err(e) => e.report(TOOL),
+    }
 }
 
 /// Judge every rule at `at_ms`, concurrently (at most 32 at once), in rule

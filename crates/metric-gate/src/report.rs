@@ -366,6 +366,8 @@ pub enum Document {
     Watch(Summary<WatchBody>),
     /// An ndjson `round` event of a watch.
     Event(Event<Map<String, Value>>),
+    /// `report`.
+    Report(Summary<crate::launch_report::ReportBody>),
 }
 
 /// The worst series' value for a VALUE column, never reading the same as

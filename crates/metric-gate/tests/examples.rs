@@ -13,6 +13,8 @@ fn gates() -> Vec<PathBuf> {
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        // The report file is not a gate (tested below and in report.rs).
+        .filter(|p| !p.ends_with("report.toml"))
         .collect();
     v.sort();
     v
@@ -61,6 +63,38 @@ fn every_example_loads_and_its_queries_parse() {
             );
         }
     }
+}
+
+/// examples/gates/report.toml loads and Prometheus accepts every query.
+#[test]
+fn the_report_example_loads_and_its_queries_parse() {
+    let p = Prometheus::start();
+    let dir = testkit::temp_dir("mg-report-example");
+    let tl = dir.path().join("timeline.ndjson");
+    let now = report_time(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64
+            - 60,
+    );
+    std::fs::write(
+        &tl,
+        format!("{{\"time\":\"{now}\",\"phase\":\"preflight\",\"event\":\"passed\",\"status\":\"ok\",\"message\":\"ready\"}}\n"),
+    )
+    .unwrap();
+    let file = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples/gates/report.toml");
+    let r = Cli::new(BIN)
+        .args(["report", "--prometheus", &p.url(), "--timeline"])
+        .arg(&tl)
+        .arg("--rules")
+        .arg(&file)
+        .arg("--out")
+        .arg(dir.path().join("out"))
+        .run();
+    r.assert_code(0);
+    let doc = r.assert_envelope("metric-gate");
+    assert_eq!(doc["failed_queries"], serde_json::json!([]), "{doc}");
 }
 
 /// HAProxy exporter series as `shift` lays pools out: backend `app`, servers

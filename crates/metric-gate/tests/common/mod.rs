@@ -233,3 +233,8 @@ pub fn rules_file(text: &str) -> (tempfile::TempDir, String) {
 
 #[allow(unused_imports)] // each test binary uses some of them
 pub use testkit::deadline::{START_SLACK, assert_honoured, tool_time};
+
+/// RFC 3339 of unix seconds, as a timeline writes it.
+pub fn report_time(unix_s: i64) -> String {
+    golive_core::rfc3339(std::time::UNIX_EPOCH + std::time::Duration::from_secs(unix_s as u64))
+}
