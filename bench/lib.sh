@@ -116,3 +116,33 @@ goal_met() {
     print ok ? "yes" : "no"
   }'
 }
+
+# start_prometheus WORK: Debian's Prometheus over WORK/data (backfilled
+# history), without scrape jobs, on a free loopback port. Sets url and
+# prom_pid; the caller's cleanup kills prom_pid.
+start_prometheus() {
+  local work=$1 port
+  printf 'global:\n  scrape_interval: 15s\nscrape_configs: []\n' > "$work/prometheus.yml"
+  # A free loopback port: try a few; a port taken meanwhile makes Prometheus exit.
+  url=
+  for _ in $(seq 1 10); do
+    port=$(shuf -i 20000-60000 -n 1)
+    ss -Htln "sport = :$port" | grep -q . && continue
+    prometheus --config.file="$work/prometheus.yml" --storage.tsdb.path="$work/data" \
+      --storage.tsdb.retention.time=100y --web.listen-address="127.0.0.1:$port" --log.level=warn \
+      >"$work/prometheus.log" 2>&1 &
+    prom_pid=$!
+    for _ in $(seq 1 150); do
+      kill -0 "$prom_pid" 2>/dev/null || break
+      if curl -fs "http://127.0.0.1:$port/-/ready" >/dev/null 2>&1; then
+        url="http://127.0.0.1:$port"
+        break
+      fi
+      sleep 0.2
+    done
+    [ -n "$url" ] && break
+    kill "$prom_pid" 2>/dev/null; wait "$prom_pid" 2>/dev/null || true
+    prom_pid=
+  done
+  [ -n "$url" ] || { cat "$work/prometheus.log" >&2; echo "bench: Prometheus did not start" >&2; exit 1; }
+}
