@@ -213,7 +213,10 @@ fn expand_with(s: &str, get: impl Fn(&str) -> Option<String>) -> Result<String, 
                 Some((v, d)) => (v, Some(d)),
                 None => (inner, None),
             };
+            // As the shell's `${VAR:-d}`: an empty value falls back too (a
+            // CI system hands an undefined secret over as an empty string).
             match (get(var), default) {
+                (Some(val), Some(d)) if val.is_empty() => out.push_str(d),
                 (Some(val), _) => out.push_str(&val),
                 (None, Some(d)) => out.push_str(d),
                 (None, None) => return Err(var.to_string()),
@@ -248,6 +251,10 @@ mod tests {
         let get = |v: &str| (v == "KEY").then(|| "k-1".to_string());
         assert_eq!(expand_with("a ${KEY} b", get).unwrap(), "a k-1 b");
         assert_eq!(expand_with("${NOPE:-dflt}", get).unwrap(), "dflt");
+        // Set but empty falls back as in the shell; without a default it stays empty.
+        let empty = |v: &str| (v == "EMPTY").then(String::new);
+        assert_eq!(expand_with("${EMPTY:-dflt}", empty).unwrap(), "dflt");
+        assert_eq!(expand_with("[${EMPTY}]", empty).unwrap(), "[]");
         assert_eq!(expand_with("$${KEY} $5", get).unwrap(), "${KEY} $5");
         assert_eq!(expand_with("${NOPE}", get).unwrap_err(), "NOPE");
     }
