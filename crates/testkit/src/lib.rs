@@ -11,6 +11,7 @@
 pub mod alertmanager;
 pub mod cli;
 pub mod deadline;
+pub mod exporters;
 pub mod faults;
 pub mod haproxy;
 pub mod knot;
