@@ -90,7 +90,7 @@ struct NotifyArgs {
     /// A figure that decided it (repeatable); the value is JSON when it parses, else text.
     #[arg(long = "figure", value_name = "KEY=VALUE", value_parser = crate::record::parse_figure)]
     figures: Vec<(String, serde_json::Value)>,
-    /// Take the deciding figures from a tool's JSON report (metric-gate, probe, rollback).
+    /// Take the deciding figures from a tool's JSON report (metric-gate, probe, rollback); an unreadable one is noted, not fatal.
     #[arg(long, value_name = "FILE.json")]
     figures_from: Option<PathBuf>,
     /// Over the routing's choice: critical, warning or info.
@@ -227,17 +227,23 @@ impl Cli {
             Cmd::Notify(n) => {
                 let mut figures: serde_json::Map<String, serde_json::Value> =
                     serde_json::Map::new();
+                // An unreadable report must not cost the timeline its event:
+                // the event is recorded, saying why its figures are missing.
                 if let Some(path) = &n.figures_from {
-                    let text = std::fs::read_to_string(path).map_err(|e| {
-                        golive_core::Error::usage(format!("--figures-from {}: {e}", path.display()))
-                    })?;
-                    let doc: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
-                        golive_core::Error::usage(format!(
-                            "--figures-from {}: not a JSON report: {e}",
-                            path.display()
-                        ))
-                    })?;
-                    figures = crate::record::figures_of_document(&doc);
+                    let doc = std::fs::read_to_string(path)
+                        .map_err(|e| e.to_string())
+                        .and_then(|t| {
+                            serde_json::from_str::<serde_json::Value>(&t)
+                                .map_err(|e| format!("not a JSON report: {e}"))
+                        });
+                    match doc {
+                        Ok(d) => figures = crate::record::figures_of_document(&d),
+                        Err(e) => {
+                            let why = format!("--figures-from {}: {e}", path.display());
+                            golive_core::log::warn(&why);
+                            figures.insert("figures_error".into(), serde_json::json!(why));
+                        }
+                    }
                 }
                 figures.extend(n.figures);
                 let trim = |s: &str| s.trim().to_string();

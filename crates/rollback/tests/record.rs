@@ -303,7 +303,15 @@ fn bad_input_is_64_and_nothing_is_recorded() {
             "novalue",
         ],
         vec!["--phase", " ", "--event", "passed", "--message", "x"],
-        vec![
+    ] {
+        event(&plan, &ev, &args).assert_code(64);
+    }
+    assert!(!ev.join("timeline.ndjson").exists());
+    // An unreadable report does not cost the timeline its event.
+    let r = event(
+        &plan,
+        &ev,
+        &[
             "--phase",
             "dns",
             "--event",
@@ -312,11 +320,16 @@ fn bad_input_is_64_and_nothing_is_recorded() {
             "x",
             "--figures-from",
             "/nonexistent.json",
+            "--no-send",
         ],
-    ] {
-        event(&plan, &ev, &args).assert_code(64);
-    }
-    assert!(!ev.join("timeline.ndjson").exists());
+    );
+    r.assert_code(0);
+    let tl = std::fs::read_to_string(ev.join("timeline.ndjson")).unwrap();
+    assert!(
+        tl.contains("figures_error") && tl.contains("/nonexistent.json"),
+        "{tl}"
+    );
+    std::fs::remove_file(ev.join("timeline.ndjson")).unwrap();
     // --no-send records without telling anyone.
     event(
         &plan,

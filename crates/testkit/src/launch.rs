@@ -102,6 +102,11 @@ pub struct Lab {
     pub knot: Knot,
     pub load: Load,
     pub bin: PathBuf,
+    /// Stands in for Slack (`/services/…`, critical only) and a
+    /// #monitoring webhook (`/monitoring`, every severity): the rollback
+    /// plan's notify targets, which the launch's timeline events go to.
+    pub sink: crate::sink::Sink,
+    extra_notify: std::sync::Mutex<String>,
 }
 
 impl Lab {
@@ -143,6 +148,8 @@ impl Lab {
             knot,
             load,
             bin,
+            sink: crate::sink::Sink::start(),
+            extra_notify: std::sync::Mutex::new(String::new()),
         };
         lab.write_files();
         let before = lab.shift(&["set", "--split", "blue=100", "--reason", "before launch"]);
@@ -221,6 +228,19 @@ critical = "> 5%"
                 r#"reason = "rollback"
 state_dir = "{d}/rollback-state"
 
+[[notify]]
+name = "incidents"
+kind = "slack"
+url = "{incidents}"
+severities = ["critical"]
+
+[[notify]]
+name = "monitoring"
+kind = "webhook"
+url = "{monitoring}"
+severities = ["critical", "warning", "info"]
+{extra_notify}
+
 [[step]]
 name = "announce"
 kind = "exec"
@@ -265,6 +285,13 @@ on_failure = "continue"
                 dns = self.knot.addr(),
                 dns_set = dns_set.display(),
                 verify = self.haproxy.url("/"),
+                incidents = self.sink.url("/services/T0/B0/incidents"),
+                monitoring = self.sink.url("/monitoring"),
+                extra_notify = self
+                    .extra_notify
+                    .lock()
+                    .map(|s| s.clone())
+                    .unwrap_or_default(),
             ),
         );
         let settings = format!(
@@ -302,6 +329,23 @@ ROLLBACK_PLAN='{d}/rollback.toml'
             verify = self.haproxy.url("/"),
         );
         crate::write(&self.path("launch.env"), &settings);
+    }
+
+    /// Add notify targets (TOML `[[notify]]` tables) to the rollback plan.
+    pub fn add_notify(&self, tables: &str) {
+        if let Ok(mut x) = self.extra_notify.lock() {
+            x.push_str(tables);
+        }
+        self.write_files();
+    }
+
+    /// The launch's timeline: one event a line.
+    pub fn timeline(&self) -> Vec<Value> {
+        std::fs::read_to_string(self.path("evidence").join("timeline.ndjson"))
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect()
     }
 
     /// Run the `shift` binary with this lab's config.
@@ -351,6 +395,14 @@ ROLLBACK_PLAN='{d}/rollback.toml'
             .map(|d| {
                 d.filter_map(|e| e.ok())
                     .map(|e| e.file_name().to_string_lossy().into_owned())
+                    // The steps' reports (NN-name.json), not the timeline,
+                    // the status page, the lock or the report folder.
+                    .filter(|n| {
+                        n.len() > 3
+                            && n.as_bytes()[..2].iter().all(u8::is_ascii_digit)
+                            && n.as_bytes()[2] == b'-'
+                            && n.ends_with(".json")
+                    })
                     .collect()
             })
             .unwrap_or_default();
