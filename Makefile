@@ -16,7 +16,7 @@ DEB_PACKAGES = postgresql postgresql-client pgbouncer opensmtpd python3-aiosmtpd
                wrk hyperfine time curl socat openssl bsdutils gzip procps iproute2 \
                ca-certificates shellcheck systemd man-db prometheus-node-exporter prometheus-pushgateway
 
-.PHONY: all deps ensure-deps build man test lint bench demo install deb clean schema
+.PHONY: all deps ensure-deps build man test lint bench demo demo-incident install deb clean schema
 
 all: build
 
@@ -75,6 +75,12 @@ bench: build
 demo: ensure-deps
 	$(CARGO) build --release --locked $(addprefix -p ,$(BINS)) -p testkit
 	$(RELEASE)/golive-lab demo
+
+# The bad day: green fails a share of requests at 25%, the gate fires, the
+# rollback runs; Alertmanager and a webhook sink hear it; the report shows it.
+demo-incident: ensure-deps
+	$(CARGO) build --release --locked $(addprefix -p ,$(BINS)) -p testkit
+	$(RELEASE)/golive-lab demo-incident
 
 # Man pages and bash/zsh/fish completions, from the tools' clap definitions.
 man:

@@ -101,7 +101,7 @@ struct ReportArgs {
     /// The folder to write report.md, report.html, baseline.csv and the charts into.
     #[arg(long, value_name = "DIR")]
     out: PathBuf,
-    /// Resolution of the range queries [default: the file's, else ≥ 15s and ≤ 11,000 points].
+    /// Resolution of the range queries [default: the file's, else the launch's span / 300 within 1s..15s, at most 11,000 points].
     #[arg(long, value_name = "DUR", value_parser = parse_duration)]
     step: Option<Duration>,
     /// Limit for all the queries together.

@@ -58,7 +58,7 @@ pub struct ReportFile {
 pub struct ReportTable {
     /// The report's title.
     pub title: Option<String>,
-    /// Resolution of the range queries [default: keep ≤ 11,000 points].
+    /// Resolution of the range queries [default: span / 300 within 1s..15s].
     #[serde(default, deserialize_with = "golive_core::units::de_opt_duration")]
     pub step: Option<Duration>,
     /// The baseline's window before the launch's end [default: the last phase].
@@ -389,14 +389,15 @@ pub fn svg_chart(
         );
     }
     // Phase boundaries.
-    for p in phases {
+    for (i, p) in phases.iter().enumerate() {
         let xx = x(p.from_ms);
+        // Phases close together get their names on alternate lines.
         let _ = write!(
             s,
             "<line class=\"phase\" x1=\"{xx:.1}\" x2=\"{xx:.1}\" y1=\"{top}\" y2=\"{}\" stroke=\"#888\" stroke-dasharray=\"4 3\"/><text x=\"{:.1}\" y=\"{}\" font-size=\"10\" fill=\"#555\">{}</text>",
             top + ph,
             xx + 3.0,
-            top + ph + 14.0,
+            top + ph + 12.0 + (i % 2) as f64 * 10.0,
             esc(&p.name)
         );
     }
@@ -409,11 +410,16 @@ pub fn svg_chart(
             .map(|e| e.at_ms)
             .unwrap_or(to_ms);
         let (x0, x1) = (x(st.at_ms), x(end).max(x(st.at_ms) + 2.0));
+        // The label reads leftwards from the band near the right edge.
+        let (lx, anchor) = if x0 > w - right - 80.0 {
+            (x0 - 3.0, "end")
+        } else {
+            (x0 + 3.0, "start")
+        };
         let _ = write!(
             s,
-            "<rect class=\"rollback\" x=\"{x0:.1}\" y=\"{top}\" width=\"{:.1}\" height=\"{ph}\" fill=\"#d62728\" fill-opacity=\"0.15\" stroke=\"#d62728\"/><text x=\"{:.1}\" y=\"{}\" font-size=\"11\" fill=\"#d62728\">rollback</text>",
+            "<rect class=\"rollback\" x=\"{x0:.1}\" y=\"{top}\" width=\"{:.1}\" height=\"{ph}\" fill=\"#d62728\" fill-opacity=\"0.15\" stroke=\"#d62728\"/><text x=\"{lx:.1}\" y=\"{}\" font-size=\"11\" fill=\"#d62728\" text-anchor=\"{anchor}\">rollback</text>",
             x1 - x0,
-            x0 + 3.0,
             top + 12.0
         );
     }
@@ -453,7 +459,11 @@ pub fn svg_chart(
             None => {
                 let mut l = ser.labels.clone();
                 l.remove("__name__");
-                crate::judge::fmt_labels(&l)
+                if l.is_empty() {
+                    chart.title.clone()
+                } else {
+                    crate::judge::fmt_labels(&l)
+                }
             }
         };
         let _ = write!(
@@ -511,10 +521,12 @@ pub fn write_report(cfg: &ReportConfig, client: &PromClient) -> Result<Written, 
     let phases = phases(&events, to_ms);
     // Within Prometheus's 11,000 points a series.
     let span_s = ((to_ms - from_ms) as f64 / 1000.0).max(1.0);
+    // By default a few hundred points a phase-long chart: 15 s for a launch
+    // of hours, down to 1 s (a scrape interval) for one of seconds.
     let step = cfg
         .step
         .or(cfg.file.report.step)
-        .unwrap_or_else(|| Duration::from_secs(((span_s / 10_000.0).ceil() as u64).max(15)));
+        .unwrap_or_else(|| Duration::from_secs_f64((span_s / 300.0).clamp(1.0, 15.0)));
     let step = step.max(Duration::from_secs_f64(span_s / 10_900.0));
     let step_s = step.as_secs_f64();
     let deadline = Deadline::after(cfg.timeout);

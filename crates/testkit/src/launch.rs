@@ -113,15 +113,42 @@ impl Lab {
     /// Everything up, blue at 100% (journaled), Prometheus holding a few
     /// scrapes of HAProxy, and load flowing.
     pub fn start(bin: &Path) -> Lab {
+        Self::start_with(bin, None)
+    }
+
+    /// The same, but a broken green (the `green-broken` file, see
+    /// [`Lab::reset`]) fails only `share`% of its requests — nginx's
+    /// `split_clients` on the request id — as a release that breaks under
+    /// some traffic does.
+    pub fn start_with(bin: &Path, share: Option<u8>) -> Lab {
         check_bins(bin);
         let bin = bin.to_path_buf();
         let dir = crate::temp_dir("e2e");
         let broken = dir.path().join("green-broken");
         let blue = Nginx::start(r#"location / { return 200 "blue"; }"#);
-        let green = Nginx::start(&format!(
-            r#"location / {{ if (-f {}) {{ return 500 "green broken"; }} return 200 "green"; }}"#,
-            broken.display()
-        ));
+        let green = match share {
+            None => Nginx::start(&format!(
+                r#"location / {{ if (-f {}) {{ return 500 "green broken"; }} return 200 "green"; }}"#,
+                broken.display()
+            )),
+            Some(pct) => Nginx::start_http(|port, _| {
+                format!(
+                    r#"split_clients "${{request_id}}" $green_fails {{ {pct}% "1"; * ""; }}
+server {{
+  listen 127.0.0.1:{port};
+  location / {{
+    set $broken "";
+    if (-f {b}) {{ set $broken "yes"; }}
+    set $verdict "$broken$green_fails";
+    if ($verdict = "yes1") {{ return 500 "green failing"; }}
+    return 200 "green";
+  }}
+}}
+"#,
+                    b = broken.display()
+                )
+            }),
+        };
         let haproxy = Haproxy::blue_green(blue.port, green.port);
         let mut prometheus = Prometheus::builder()
             .scrape(

@@ -43,6 +43,10 @@ enum Cmd {
     /// The preflight probe, then the launch timeline (a healthy release and a
     /// broken one), each on local servers started and stopped for it.
     Demo,
+    /// An incident: at 25% green fails a share of requests, the gate fires,
+    /// `rollback run` restores blue; notifications in a real Alertmanager and
+    /// a webhook sink; the report shows it on its charts.
+    DemoIncident,
     /// Start servers, print their addresses as shell exports, wait.
     Serve {
         /// A PostgreSQL cluster (PG_DSN).
@@ -87,6 +91,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.cmd {
         Cmd::Demo => demo(),
+        Cmd::DemoIncident => ExitCode::from(demo_incident()),
         Cmd::Serve {
             postgres,
             redis,
@@ -292,7 +297,12 @@ fn demo_launch() -> u8 {
     );
     eprintln!();
     let t = Instant::now();
-    let first = lab.script("golive-launch.sh", &[], true);
+    let release1 = demo_evidence("release-1");
+    let first = lab.script(
+        "golive-launch.sh",
+        &[("EVIDENCE_DIR", release1.to_str().unwrap_or("."))],
+        true,
+    );
     let (requests, failed) = lab.load.counts();
     eprintln!();
     let launched = first.status.code() == Some(0);
@@ -308,7 +318,12 @@ fn demo_launch() -> u8 {
     say("release 2 in green answers 500 to everything; blue at 100% again; launch it");
     eprintln!();
     let t = Instant::now();
-    let second = lab.script("golive-launch.sh", &[], true);
+    let release2 = demo_evidence("release-2");
+    let second = lab.script(
+        "golive-launch.sh",
+        &[("EVIDENCE_DIR", release2.to_str().unwrap_or("."))],
+        true,
+    );
     eprintln!();
     let rolled_back = second.status.code() == Some(2) && lab.haproxy.weight("green") == 0;
     say(&format!(
@@ -318,6 +333,8 @@ fn demo_launch() -> u8 {
         lab.haproxy.weight("blue"),
         lab.haproxy.weight("green"),
     ));
+    print_timeline(&release1);
+    print_timeline(&release2);
     say("stopping the servers");
     drop(lab);
     if launched && rolled_back && failed == 0 {
@@ -327,6 +344,176 @@ fn demo_launch() -> u8 {
         0
     } else {
         say("demo FAILED: a part did not do what it shows (see above)");
+        2
+    }
+}
+
+/// Where a demo keeps its evidence: target/golive-demo/STAMP/NAME, kept
+/// after the servers are gone so the report can be opened.
+fn demo_evidence(name: &str) -> PathBuf {
+    let stamp = humantime_stamp();
+    let dir = std::env::current_dir()
+        .unwrap_or_else(|_| PathBuf::from("."))
+        .join("target/golive-demo")
+        .join(stamp)
+        .join(name);
+    let _ = std::fs::create_dir_all(&dir);
+    dir
+}
+
+/// The timeline as the #incidents channel reads it.
+fn print_timeline(evidence: &Path) {
+    let text = std::fs::read_to_string(evidence.join("timeline.ndjson")).unwrap_or_default();
+    eprintln!();
+    say(&format!(
+        "the timeline ({}):",
+        evidence.join("timeline.ndjson").display()
+    ));
+    for line in text.lines() {
+        let Ok(e) = serde_json::from_str::<serde_json::Value>(line) else {
+            continue;
+        };
+        let s = |k: &str| e[k].as_str().unwrap_or("").to_string();
+        let mark = match (s("event").as_str(), s("status").as_str()) {
+            ("rollback-started", _) => "↩️ ",
+            ("failed", _) | (_, "critical") => "🚨",
+            ("paused", _) | (_, "warning") => "⚠️ ",
+            ("passed", _) | ("rollback-finished", "ok") => "✅",
+            _ => "• ",
+        };
+        eprintln!(
+            "  [{} UTC] {mark} {}: {}",
+            s("time").get(11..19).unwrap_or(""),
+            s("phase"),
+            s("message")
+        );
+    }
+    let report = evidence.join("report/report.html");
+    if report.exists() {
+        say(&format!("post-launch report: {}", report.display()));
+    }
+    let status = evidence.join("status.html");
+    if status.exists() {
+        say(&format!("status page: {}", status.display()));
+    }
+}
+
+/// `make demo-incident`: the runbook's bad day, end to end.
+fn demo_incident() -> u8 {
+    say("demo-incident: a release that fails a share of its requests once it takes 25% of traffic");
+    let bin = sibling_bin("probe")
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
+    say(
+        "starting HAProxy, blue and green nginx (green fails 30% of requests when broken), Prometheus, Knot, Alertmanager and a webhook sink…",
+    );
+    let lab = Lab::start_with(&bin, Some(30));
+    let mut am = testkit::alertmanager::Alertmanager::start();
+    lab.add_notify(&format!(
+        "\n[[notify]]\nname = \"alertmanager\"\nkind = \"alertmanager\"\nurl = \"{}\"\nseverities = [\"critical\"]\n",
+        am.url()
+    ));
+    // The launch reaches 25% and stays there a while.
+    let settings = lab.path("launch.env");
+    let text = std::fs::read_to_string(&settings).unwrap_or_default();
+    let text: String = text
+        .lines()
+        .map(|l| match l.split_once('=').map(|x| x.0) {
+            Some("RAMP_PERCENT") => "RAMP_PERCENT=25\n".to_string(),
+            Some("RAMP_WATCH") => "RAMP_WATCH=20s\n".to_string(),
+            _ => format!("{l}\n"),
+        })
+        .collect();
+    let _ = std::fs::write(&settings, text);
+    let evidence = demo_evidence("incident");
+    // Green breaks as the ramp to 25% starts; Alertmanager's alerts are
+    // recorded while they fire (a resolved alert leaves its list).
+    let done = std::sync::Arc::new(AtomicBool::new(false));
+    let (d2, ev2, broken) = (done.clone(), evidence.clone(), lab.path("green-broken"));
+    let am_url = am.url();
+    let watcher = std::thread::spawn(move || {
+        let mut seen: Vec<String> = Vec::new();
+        while !d2.load(Ordering::SeqCst) {
+            let tl = std::fs::read_to_string(ev2.join("timeline.ndjson")).unwrap_or_default();
+            if tl.contains("\"phase\":\"rollout-25\",\"event\":\"started\"") && !broken.exists() {
+                let _ = std::fs::write(&broken, "");
+                eprintln!("golive-lab: green starts failing 30% of its requests now");
+            }
+            let port = am_url
+                .rsplit(':')
+                .next()
+                .and_then(|p| p.parse::<u16>().ok())
+                .unwrap_or(0);
+            if let Some((200, body)) = testkit::http_get(port, "/api/v2/alerts")
+                && let Ok(alerts) = serde_json::from_str::<Vec<serde_json::Value>>(&body)
+            {
+                for a in alerts {
+                    let line = format!(
+                        "{} {} (severity {}, firing since {})",
+                        a["labels"]["alertname"].as_str().unwrap_or(""),
+                        a["annotations"]["summary"].as_str().unwrap_or(""),
+                        a["labels"]["severity"].as_str().unwrap_or(""),
+                        a["startsAt"].as_str().unwrap_or("")
+                    );
+                    if !seen.contains(&line) {
+                        seen.push(line);
+                    }
+                }
+            }
+            // An alert lives from the failure to the rollback's end: a
+            // second or so here.
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        seen
+    });
+    eprintln!();
+    let t = Instant::now();
+    let out = lab.script(
+        "golive-launch.sh",
+        &[("EVIDENCE_DIR", evidence.to_str().unwrap_or("."))],
+        true,
+    );
+    done.store(true, Ordering::SeqCst);
+    let alerts = watcher.join().unwrap_or_default();
+    eprintln!();
+    let rolled_back = out.status.code() == Some(2) && lab.haproxy.weight("green") == 0;
+    say(&format!(
+        "launch exited {} after {:.1} s (2: rolled back); HAProxy weights now blue {} green {}",
+        code_of(&out),
+        t.elapsed().as_secs_f64(),
+        lab.haproxy.weight("blue"),
+        lab.haproxy.weight("green"),
+    ));
+    eprintln!();
+    say("notifications:");
+    say(&format!("  Alertmanager {} held:", am.url()));
+    for a in &alerts {
+        eprintln!("    {a}");
+    }
+    if alerts.is_empty() {
+        eprintln!("    (nothing)");
+    }
+    let incidents = lab.sink.requests_to("/services/");
+    let monitoring = lab.sink.requests_to("/monitoring");
+    say(&format!(
+        "  #incidents (critical only): {} message(s); #monitoring (all): {} message(s)",
+        incidents.len(),
+        monitoring.len()
+    ));
+    for r in &incidents {
+        let body: serde_json::Value = serde_json::from_slice(&r.body).unwrap_or_default();
+        eprintln!("    {}", body["text"].as_str().unwrap_or(""));
+    }
+    print_timeline(&evidence);
+    am.stop();
+    say("stopping the servers");
+    drop(lab);
+    if rolled_back && !alerts.is_empty() && !incidents.is_empty() {
+        say("demo-incident done: the gate fired at 25%, blue is back and verified, everyone heard");
+        0
+    } else {
+        say("demo-incident FAILED: a part did not do what it shows (see above)");
         2
     }
 }
