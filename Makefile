@@ -14,7 +14,8 @@ FISHCOMPDIR ?= $(PREFIX)/share/fish/vendor_completions.d
 DEB_PACKAGES = postgresql postgresql-client pgbouncer opensmtpd python3-aiosmtpd redis-server redis-tools prometheus prometheus-alertmanager \
                haproxy nginx-light knot knot-dnsutils unbound bind9-dnsutils \
                wrk hyperfine time curl socat openssl bsdutils gzip procps iproute2 \
-               ca-certificates shellcheck systemd man-db prometheus-node-exporter prometheus-pushgateway
+               ca-certificates shellcheck systemd man-db prometheus-node-exporter prometheus-pushgateway \
+               chromium
 
 .PHONY: all deps ensure-deps build man test lint bench demo demo-incident install deb clean schema
 
