@@ -181,6 +181,13 @@ pub struct TcpArgs {
 pub struct TlsArgs {
     /// HOST:PORT.
     pub address: String,
+    #[command(flatten)]
+    pub tls: TlsFlags,
+}
+
+/// How a certificate is judged (`probe tls` and `probe smtp`).
+#[derive(Debug, Args)]
+pub struct TlsFlags {
     /// Fewer days left than this on any certificate is a WARNING [default: 30].
     #[arg(long, env = "PROBE_WARN_DAYS", value_name = "N")]
     pub warn_days: Option<u32>,
@@ -198,6 +205,22 @@ pub struct TlsArgs {
     pub insecure: bool,
 }
 
+impl TlsFlags {
+    /// The TLS check of `address` these flags describe.
+    fn spec(self, address: &str) -> Result<TlsSpec, Error> {
+        let r = roots(self.ca.as_deref()).map_err(Error::usage)?;
+        TlsSpec::new(
+            address,
+            self.sni,
+            self.warn_days,
+            self.crit_days,
+            r,
+            self.insecure,
+        )
+        .map_err(Error::usage)
+    }
+}
+
 /// `probe smtp`.
 #[derive(Debug, Args)]
 pub struct SmtpArgs {
@@ -209,21 +232,8 @@ pub struct SmtpArgs {
     /// TLS from the first byte (SMTPS; the default on port 465).
     #[arg(long)]
     pub tls: bool,
-    /// Fewer days left than this on any certificate is a WARNING [default: 30].
-    #[arg(long, env = "PROBE_WARN_DAYS", value_name = "N")]
-    pub warn_days: Option<u32>,
-    /// Fewer days left than this is CRITICAL [default: 7].
-    #[arg(long, env = "PROBE_CRIT_DAYS", value_name = "N")]
-    pub crit_days: Option<u32>,
-    /// Name to send (SNI) and verify [default: HOST].
-    #[arg(long, value_name = "NAME")]
-    pub sni: Option<String>,
-    /// Trust only the CA certificates in this PEM file.
-    #[arg(long, env = "PROBE_CA", value_name = "FILE")]
-    pub ca: Option<String>,
-    /// Report, but do not judge, the chain and the host name.
-    #[arg(short = 'k', long)]
-    pub insecure: bool,
+    #[command(flatten)]
+    pub cert: TlsFlags,
     /// The name to greet with [default: golive-probe.localhost].
     #[arg(long, value_name = "NAME")]
     pub ehlo: Option<String>,
@@ -390,15 +400,11 @@ pub fn plan(cli: Cli) -> Result<Plan, Error> {
             ("tcp", a.address, Spec::Tcp(s))
         }
         Command::Tls(a) => {
-            let r = roots(a.ca.as_deref()).map_err(Error::usage)?;
-            let s = TlsSpec::new(&a.address, a.sni, a.warn_days, a.crit_days, r, a.insecure)
-                .map_err(Error::usage)?;
+            let s = a.tls.spec(&a.address)?;
             ("tls", a.address, Spec::Tls(s))
         }
         Command::Smtp(a) => {
-            let r = roots(a.ca.as_deref()).map_err(Error::usage)?;
-            let t = TlsSpec::new(&a.address, a.sni, a.warn_days, a.crit_days, r, a.insecure)
-                .map_err(Error::usage)?;
+            let t = a.cert.spec(&a.address)?;
             let mode = if a.starttls {
                 Some(SmtpTls::StartTls)
             } else if a.tls {

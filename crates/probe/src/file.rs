@@ -382,6 +382,18 @@ pub fn plan(args: &RunArgs, flags: &TimingArgs, format: Format) -> Result<Plan, 
         let given = |v: &Option<String>| v.clone().filter(|s| !s.is_empty());
         let r = || roots(given(&e.ca).as_deref()).map_err(|m| bad("ca", m));
         let no_proxy = e.no_proxy.unwrap_or(args.no_proxy);
+        // tls and smtp: the address, the name, the days and the trust.
+        let tls_spec = || {
+            TlsSpec::new(
+                &target,
+                e.sni.clone(),
+                e.warn_days,
+                e.crit_days,
+                r()?,
+                e.insecure.unwrap_or(false),
+            )
+            .map_err(|m| bad("address", m))
+        };
         let (display, spec) = match e.kind {
             Kind::Http => {
                 let mut s = HttpSpec {
@@ -425,20 +437,7 @@ pub fn plan(args: &RunArgs, flags: &TimingArgs, format: Format) -> Result<Plan, 
                 target.clone(),
                 Spec::Tcp(TcpSpec::new(&target).map_err(|m| bad("address", m))?),
             ),
-            Kind::Tls => (
-                target.clone(),
-                Spec::Tls(
-                    TlsSpec::new(
-                        &target,
-                        e.sni.clone(),
-                        e.warn_days,
-                        e.crit_days,
-                        r()?,
-                        e.insecure.unwrap_or(false),
-                    )
-                    .map_err(|m| bad("address", m))?,
-                ),
-            ),
+            Kind::Tls => (target.clone(), Spec::Tls(tls_spec()?)),
             Kind::Smtp => {
                 let mode = match e.tls.as_deref() {
                     None => None,
@@ -454,16 +453,8 @@ pub fn plan(args: &RunArgs, flags: &TimingArgs, format: Format) -> Result<Plan, 
                         ));
                     }
                 };
-                let t = TlsSpec::new(
-                    &target,
-                    e.sni.clone(),
-                    e.warn_days,
-                    e.crit_days,
-                    r()?,
-                    e.insecure.unwrap_or(false),
-                )
-                .map_err(|m| bad("address", m))?;
-                let s = SmtpSpec::new(t, mode, e.ehlo.clone()).map_err(|m| bad("address", m))?;
+                let s = SmtpSpec::new(tls_spec()?, mode, e.ehlo.clone())
+                    .map_err(|m| bad("address", m))?;
                 (target.clone(), Spec::Smtp(s))
             }
             Kind::Postgres => {

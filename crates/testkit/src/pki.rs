@@ -83,8 +83,7 @@ impl Pki {
                 "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nsubjectAltName={san}\n"
             ),
         );
-        let key = format!("{name}.key");
-        let csr = format!("{name}.csr");
+        let (key, csr) = (format!("{name}.key"), format!("{name}.csr"));
         if !d.join(&key).exists() {
             openssl(
                 d,
@@ -105,31 +104,7 @@ impl Pki {
                 ],
             );
         }
-        let days = days.to_string();
-        openssl(
-            d,
-            &[
-                "x509",
-                "-req",
-                "-in",
-                &csr,
-                "-CA",
-                "ca.pem",
-                "-CAkey",
-                "ca.key",
-                "-CAcreateserial",
-                "-days",
-                &days,
-                "-extfile",
-                &format!("{name}.ext"),
-                "-out",
-                &format!("{name}.pem"),
-            ],
-        );
-        Leaf {
-            cert: d.join(format!("{name}.pem")),
-            key: d.join(key),
-        }
+        self.resign(name, days, name)
     }
 
     /// A leaf for localhost and 127.0.0.1, valid 90 days.
