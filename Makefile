@@ -84,6 +84,8 @@ demo-incident: ensure-deps
 	$(RELEASE)/golive-lab demo-incident
 
 # Man pages and bash/zsh/fish completions, from the tools' clap definitions.
+# golive-docgen is a build tool, run here: it is not in BINS, so make build,
+# make install and the .deb leave it out on purpose.
 man:
 	$(CARGO) run --release --locked -q -p golive-docgen -- $(ASSETS)
 

@@ -117,6 +117,25 @@ goal_met() {
   }'
 }
 
+# prometheus_bench_setup: for a bench of metric-gate against Debian's
+# Prometheus: the tools present and the binary built, a work dir in $work,
+# and on exit the Prometheus of start_prometheus stopped and $work removed.
+prometheus_bench_setup() {
+  local b
+  for b in prometheus promtool; do
+    command -v "$b" >/dev/null || { echo "bench: $b missing; run make deps" >&2; exit 1; }
+  done
+  [ -x "$BIN/metric-gate" ] || { echo "bench: build first: cargo build --release -p metric-gate" >&2; exit 1; }
+  work=$(mktemp -d)
+  prom_pid=
+  trap 'bench_cleanup' EXIT
+}
+
+bench_cleanup() {
+  [ -n "${prom_pid:-}" ] && kill "$prom_pid" 2>/dev/null && wait "$prom_pid" 2>/dev/null
+  rm -rf "$work"
+}
+
 # start_prometheus WORK: Debian's Prometheus over WORK/data (backfilled
 # history), without scrape jobs, on a free loopback port. Sets url and
 # prom_pid; the caller's cleanup kills prom_pid.

@@ -9,18 +9,7 @@ source bench/lib.sh
 BIN="${GOLIVE_BIN:-target/release}"
 RUNS="${RUNS:-15}"
 export RUNS
-for b in prometheus promtool; do
-  command -v "$b" >/dev/null || { echo "bench: $b missing; run make deps" >&2; exit 1; }
-done
-[ -x "$BIN/metric-gate" ] || { echo "bench: build first: cargo build --release -p metric-gate" >&2; exit 1; }
-
-work=$(mktemp -d)
-prom_pid=
-cleanup() {
-  [ -n "$prom_pid" ] && kill "$prom_pid" 2>/dev/null && wait "$prom_pid" 2>/dev/null
-  rm -rf "$work"
-}
-trap cleanup EXIT
+prometheus_bench_setup
 
 # One hour of history six hours ago: 30 services × 10 instances, a request
 # and an error counter each, sampled every 15 s.
